@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using GradientHooks.Clipping;
+using TorchSharp;
+
+namespace GradientHooks.Benchmarks;
+
+/// <summary>
+/// Round-robin timing: every round runs each variant for a block of steps, so slow drifts of a noisy machine hit
+/// all variants alike; reports the median per-step time of each variant and its ratio to the bare step.
+/// </summary>
+public static class Interleaved
+{
+    public static void Run(int rounds, int stepsPerBlock)
+    {
+        torch.set_num_threads(2);
+        var variants = new List<(string Name, Action Step)>();
+        var bare = new ReferenceMlp();
+        variants.Add(("bare step", () => { bare.ForwardBackward(); bare.Optimizer.step(); }));
+        var lib = new ReferenceMlp();
+        variants.Add(("libtorch clip_grad_norm_", () => { lib.ForwardBackward(); torch.nn.utils.clip_grad_norm_(lib.Parameters, 1e9); lib.Optimizer.step(); }));
+        variants.Add(Monitored("Capture every step", new MonitorOptions { TrackActivations = false, TrackUpdates = false }));
+        variants.Add(Monitored("Capture, Every = 10", new MonitorOptions { Every = 10, TrackActivations = false, TrackUpdates = false }));
+        variants.Add(Monitored("Capture, Every = 10, no NaN check", new MonitorOptions { Every = 10, CheckNonFiniteEveryStep = false, TrackActivations = false, TrackUpdates = false }));
+        variants.Add(Monitored("Capture + activation hooks", new MonitorOptions { TrackUpdates = false }));
+        variants.Add(Monitored("Capture + update ratios", new MonitorOptions { TrackActivations = false }));
+        var g = new ReferenceMlp();
+        var gm = GradientMonitor.Attach(g.Model, new MonitorOptions { TrackActivations = false, TrackUpdates = false });
+        g.Optimizer = gm.Guard(g.Optimizer, Clip.GlobalNorm(1e9));
+        variants.Add(("Guard + Capture + Clip.GlobalNorm", () => { g.ForwardBackward(); g.Optimizer.step(); }));
+
+        var samples = variants.Select(_ => new List<double>()).ToArray();
+        for (int r = -2; r < rounds; r++)
+            for (int v = 0; v < variants.Count; v++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int s = 0; s < stepsPerBlock; s++)
+                {
+                    using var scope = torch.NewDisposeScope();
+                    variants[v].Step();
+                }
+                if (r >= 0) samples[v].Add(sw.Elapsed.TotalMilliseconds / stepsPerBlock);
+            }
+        double baseline = Median(samples[0]);
+        Console.WriteLine($"| variant | median ms/step | ratio to bare | ratio to clip_grad_norm_ |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        double lib0 = Median(samples[1]);
+        for (int v = 0; v < variants.Count; v++)
+            Console.WriteLine($"| {variants[v].Name} | {Median(samples[v]):F3} | {Median(samples[v]) / baseline:F3} | {Median(samples[v]) / lib0:F3} |");
+    }
+
+    private static (string, Action) Monitored(string name, MonitorOptions options)
+    {
+        var mlp = new ReferenceMlp();
+        var monitor = GradientMonitor.Attach(mlp.Model, options);
+        return (name, () => { mlp.ForwardBackward(); monitor.Capture(); mlp.Optimizer.step(); });
+    }
+
+    private static double Median(List<double> xs)
+    {
+        var s = xs.OrderBy(x => x).ToList();
+        return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
+    }
+}

@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using GradientHooks.Internal;
+using TorchSharp;
+
+namespace GradientHooks.Benchmarks;
+
+/// <summary>Times the monitor's internal pieces in isolation on the reference MLP (for finding where per-step time goes).</summary>
+public static class Profile
+{
+    public static void Run()
+    {
+        torch.set_num_threads(2);
+        var mlp = new ReferenceMlp();
+        using (var s = torch.NewDisposeScope()) mlp.ForwardBackward();
+        var updates = new UpdateTracker(mlp.Parameters, new MonitorOptions().UpdateRatioSampleSize);
+        var exactUpdates = new UpdateTracker(mlp.Parameters, 0);
+        var reducer = new GradientReducer(mlp.Parameters);
+        var infos = mlp.Model.named_parameters().Select(n => new ParameterInfo(n.name, ParameterInfo.LayerOf(n.name), n.parameter.shape, n.parameter.numel())).ToArray();
+        var dummy = new StepRecord(1, null, Array.Empty<GradientStats>(), infos);
+        Time("forward+backward", () => mlp.ForwardBackward());
+        Time("forward only", () => mlp.Model.call(mlp.X));
+        var tracker = new ActivationTracker(0.01);
+        tracker.Attach(mlp.Model);
+        tracker.Armed = true;
+        Time("forward, 3 hooks armed", () => mlp.Model.call(mlp.X));
+        tracker.Dispose();
+        Time("optimizer.step", () => mlp.Optimizer.step());
+        Time("reducer full", () => { reducer.ReadGradients(); reducer.Reduce(Array.Empty<torch.Tensor>()); reducer.Clear(); });
+        Time("reducer NaN check", () => { reducer.ReadGradients(); reducer.AnyNonFinite(); reducer.Clear(); });
+        Time("update snapshot", () => updates.Snapshot(dummy));
+        Time("update snapshot+complete", () => { updates.Snapshot(dummy); updates.Complete(); });
+        Time("exact update snapshot+complete", () => { exactUpdates.Snapshot(dummy); exactUpdates.Complete(); });
+    }
+
+    private static void Time(string name, Action action)
+    {
+        var samples = new List<double>();
+        for (int r = 0; r < 15; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < 20; i++) { using var scope = torch.NewDisposeScope(); action(); }
+            samples.Add(sw.Elapsed.TotalMicroseconds / 20);
+        }
+        samples.Sort();
+        Console.WriteLine($"{name,-28} median {samples[7],9:F1} us");
+    }
+}

@@ -1,0 +1,24 @@
+// Benchmarks (BenchmarkDotNet, in-process) and the long soak run.
+//   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- --filter '*'     all benchmarks
+//   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- soak 10000       RSS / tensor-count soak
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using GradientHooks.Benchmarks;
+
+if (args.Length >= 1 && args[0] == "interleaved")
+{
+    Interleaved.Run(args.Length > 1 ? int.Parse(args[1]) : 30, args.Length > 2 ? int.Parse(args[2]) : 20);
+    return 0;
+}
+if (args.Length >= 1 && args[0] == "profile") { Profile.Run(); return 0; }
+if (args.Length >= 1 && args[0] == "soak")
+    return Soak.Run(args.Length > 1 ? int.Parse(args[1]) : 10_000);
+
+// In-process: the native TorchSharp fix is applied to this project's output, and no child project is generated.
+var config = DefaultConfig.Instance
+    .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(15))
+    .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+BenchmarkSwitcher.FromAssembly(typeof(ReferenceMlp).Assembly).Run(args, config);
+return 0;

@@ -1,0 +1,278 @@
+using System.Runtime.CompilerServices;
+using GradientHooks.Clipping;
+using GradientHooks.Internal;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace GradientHooks;
+
+/// <summary>
+/// Gradient hooks for a TorchSharp model. TorchSharp has no backward hooks, so the monitor reads every trainable
+/// parameter's <c>grad</c> once per step (<see cref="Capture(double?)"/> after <c>loss.backward()</c>, or
+/// automatically inside a <see cref="GuardedOptimizer"/>'s <c>step()</c>), reduces it on its own device to
+/// sufficient statistics and brings them to .NET in one transfer. Forward hooks on activation modules record dead
+/// and saturated units; those fire only when modules are invoked through <c>module.call(x)</c>, which is how
+/// <c>Sequential</c> calls its children (a direct <c>forward(x)</c> call bypasses hooks).
+/// </summary>
+/// <example>
+/// <code>
+/// using var monitor = GradientMonitor.Attach(model);
+/// var optimizer = monitor.Guard(torch.optim.Adam(model.parameters(), 1e-3), Clip.GlobalNorm(1.0));
+/// // unchanged loop: zero_grad, forward, loss.backward(), optimizer.step()
+/// </code>
+/// </example>
+public sealed class GradientMonitor : IDisposable
+{
+    private static readonly ConditionalWeakTable<Module, GradientMonitor> Attached = new();
+    private static readonly object AttachLock = new();
+
+    private readonly Module _model;
+    private readonly Parameter[] _parameters;
+    private readonly GradientReducer _reducer;
+    private readonly StepRing _history;
+    private readonly ActivationTracker? _activations;
+    private readonly UpdateTracker? _updates;
+    private GuardedOptimizer? _guard;
+    private StepRecord? _pending;      // captured, not yet consumed by the guard
+    private long _step;
+    private bool _disposed;
+
+    private GradientMonitor(Module model, MonitorOptions options, Parameter[] parameters, ParameterInfo[] infos, string[] frozen)
+    {
+        _model = model;
+        Options = options;
+        _parameters = parameters;
+        Parameters = infos;
+        FrozenParameters = frozen;
+        _reducer = new GradientReducer(parameters);
+        _history = new StepRing(options.HistoryLength);
+        if (options.TrackUpdates) _updates = new UpdateTracker(parameters, options.UpdateRatioSampleSize);
+        if (options.TrackActivations) _activations = new ActivationTracker(options.SaturationDerivativeFraction);
+    }
+
+    /// <summary>
+    /// Attaches a monitor to <paramref name="model"/>: records its trainable parameters (those with
+    /// <c>requires_grad</c>) and, when <see cref="MonitorOptions.TrackActivations"/>, adds a forward hook to every
+    /// ReLU, ReLU6, LeakyReLU, Sigmoid and Tanh module. Dispose the monitor to remove every hook.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="model"/> is null.</exception>
+    /// <exception cref="ArgumentException">The model has no trainable parameter.</exception>
+    /// <exception cref="InvalidOperationException">A monitor is already attached to this model.</exception>
+    public static GradientMonitor Attach(Module model, MonitorOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new MonitorOptions();
+        options.Validate();
+
+        var parameters = new List<Parameter>();
+        var infos = new List<ParameterInfo>();
+        var frozen = new List<string>();
+        foreach (var (name, p) in model.named_parameters())
+        {
+            if (!p.requires_grad) { frozen.Add(name); continue; }
+            parameters.Add(p);
+            infos.Add(new ParameterInfo(name, ParameterInfo.LayerOf(name), p.shape, p.numel()));
+        }
+        if (parameters.Count == 0)
+            throw new ArgumentException(
+                $"Model '{model.GetName()}' has no trainable parameters (found {frozen.Count} with requires_grad = false). " +
+                "Attach the monitor to a model whose parameters require gradients.", nameof(model));
+
+        lock (AttachLock)
+        {
+            if (Attached.TryGetValue(model, out _))
+                throw new InvalidOperationException(
+                    $"Model '{model.GetName()}' already has a GradientMonitor attached. Dispose that monitor before attaching another.");
+            var monitor = new GradientMonitor(model, options, parameters.ToArray(), infos.ToArray(), frozen.ToArray());
+            if (monitor._activations != null)
+            {
+                monitor._activations.Attach(model);   // removes what it added if it fails
+                monitor._activations.Armed = 1 % options.Every == 0;
+            }
+            Attached.Add(model, monitor);
+            return monitor;
+        }
+    }
+
+    /// <summary>The options this monitor was attached with.</summary>
+    public MonitorOptions Options { get; }
+
+    /// <summary>Trainable parameters, in <c>named_parameters</c> order.</summary>
+    public IReadOnlyList<ParameterInfo> Parameters { get; }
+
+    /// <summary>Parameters with <c>requires_grad == false</c>: not monitored.</summary>
+    public IReadOnlyList<string> FrozenParameters { get; }
+
+    /// <summary>Number of activation modules with a forward hook.</summary>
+    public int HookedActivationCount => _activations?.Count ?? 0;
+
+    /// <summary>Captured steps, oldest first, at most <see cref="MonitorOptions.HistoryLength"/>. Holds full steps and any step with NaN/Inf.</summary>
+    public IReadOnlyList<StepRecord> History => _history;
+
+    /// <summary>Number of steps captured so far (full or not).</summary>
+    public long StepCount => _step;
+
+    /// <summary>
+    /// Raised when a step's record is complete: at <see cref="Capture(double?)"/> without a guarded optimizer, at the
+    /// end of <see cref="GuardedOptimizer.step"/> with one (so clipping and update ratios are in the record).
+    /// </summary>
+    public event Action<StepRecord>? StepCaptured;
+
+    internal Parameter[] TrainableParameters => _parameters;
+
+    /// <summary>Captures this step's gradients; call after <c>loss.backward()</c>.</summary>
+    /// <param name="loss">The step's loss, recorded for plateau and oscillation diagnosis.</param>
+    /// <returns>The step's record (full statistics on every <see cref="MonitorOptions.Every"/>-th step).</returns>
+    /// <exception cref="InvalidOperationException">No parameter has a gradient (backward has not run).</exception>
+    public StepRecord Capture(double? loss = null) => CaptureCore(loss, null);
+
+    /// <summary>
+    /// Captures this step's gradients and the loss tensor; the loss is read in the same device-to-host transfer as the
+    /// statistics, so no extra synchronisation is spent on <c>loss.item()</c>.
+    /// </summary>
+    public StepRecord Capture(Tensor loss)
+    {
+        ArgumentNullException.ThrowIfNull(loss);
+        if (loss.numel() != 1)
+            throw new ArgumentException($"Capture(loss) expects a scalar loss tensor; got shape [{string.Join(", ", loss.shape)}].", nameof(loss));
+        return CaptureCore(null, loss);
+    }
+
+    private StepRecord CaptureCore(double? loss, Tensor? lossTensor)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_pending != null) Seal(_pending);   // captured twice without a step: the first record is complete
+
+        // Without a guard the update of the previous full step is measured now, at the next capture.
+        if (_guard == null && _updates?.Pending != null) _updates.Complete();
+
+        long step = _step + 1;
+        bool full = step % Options.Every == 0;
+        StepRecord record;
+        using (var scope = torch.NewDisposeScope())
+        using (var noGrad = torch.no_grad())
+        {
+            int present = _reducer.ReadGradients();
+            if (present == 0)
+            {
+                _reducer.Clear();
+                throw new InvalidOperationException(
+                    $"Capture found no gradients on any of the {_parameters.Length} trainable parameters of '{_model.GetName()}'. " +
+                    "Call loss.backward() before Capture (or before optimizer.step()).");
+            }
+            if (!full && Options.CheckNonFiniteEveryStep && _reducer.AnyNonFinite()) full = true;
+            record = full ? CaptureFull(step, loss, lossTensor) : CaptureLight(step, loss, lossTensor);
+            _reducer.Clear();
+        }
+        _step = step;
+        if (_activations != null) _activations.Armed = (step + 1) % Options.Every == 0;
+
+        if (record.IsFull) _history.Add(record);
+        if (_guard == null)
+        {
+            if (record.IsFull && _updates != null) _updates.Snapshot(record);
+            Seal(record);
+        }
+        else _pending = record;
+        return record;
+    }
+
+    private StepRecord CaptureFull(long step, double? loss, Tensor? lossTensor)
+    {
+        var extras = _activations?.Pending() ?? new List<Tensor>();
+        int activationCount = extras.Count;
+        if (lossTensor is not null) extras.Add(lossTensor.detach().reshape(1));
+        var (stats, values) = _reducer.Reduce(extras);
+        var activations = _activations != null ? _activations.Collect(values.AsSpan(0, 2 * activationCount)) : Array.Empty<ActivationStats>();
+        if (lossTensor is not null) loss = values[2 * activationCount];
+
+        return new StepRecord(step, loss, stats, Parameters)
+        {
+            NonFiniteParameters = NonFiniteNames(stats),
+            MissingGradients = MissingNamesOrEmpty(),
+            Activations = activations,
+        };
+    }
+
+    private StepRecord CaptureLight(long step, double? loss, Tensor? lossTensor)
+    {
+        if (lossTensor is not null) loss = lossTensor.detach().to_type(ScalarType.Float64).cpu().item<double>();
+        return new StepRecord(step, loss, Array.Empty<GradientStats>(), Parameters) { MissingGradients = MissingNamesOrEmpty() };
+    }
+
+    private IReadOnlyList<string> NonFiniteNames(GradientStats[] stats)
+    {
+        List<string>? names = null;
+        for (int i = 0; i < stats.Length; i++) if (stats[i].HasNonFinite) (names ??= new()).Add(Parameters[i].Name);
+        return names is null ? Array.Empty<string>() : names.ToArray();
+    }
+
+    private string[] MissingNames()
+    {
+        var names = new List<string>();
+        for (int i = 0; i < _parameters.Length; i++) if (_reducer.Grad(i) is null) names.Add(Parameters[i].Name);
+        return names.ToArray();
+    }
+
+    private IReadOnlyList<string> MissingNamesOrEmpty()
+    {
+        for (int i = 0; i < _parameters.Length; i++) if (_reducer.Grad(i) is null) return MissingNames();
+        return Array.Empty<string>();
+    }
+
+    /// <summary>
+    /// Wraps <paramref name="optimizer"/> so that its <c>step()</c> captures statistics (reusing a capture made
+    /// since the last step), applies <paramref name="clipping"/>, skips the update when the policy says so, and
+    /// then steps the inner optimizer. One guard per monitor.
+    /// </summary>
+    public GuardedOptimizer Guard(optim.Optimizer optimizer, IClippingPolicy? clipping = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        if (optimizer is GuardedOptimizer)
+            throw new ArgumentException("The optimizer is already a GuardedOptimizer; guard the inner optimizer once.", nameof(optimizer));
+        if (_guard != null && !_guard.IsDisposed)
+            throw new InvalidOperationException("This monitor already guards an optimizer. Dispose that GuardedOptimizer first.");
+        _guard = new GuardedOptimizer(this, optimizer, clipping);
+        return _guard;
+    }
+
+    // ---- Guard protocol -------------------------------------------------------------------------------
+
+    internal StepRecord TakePendingOrCapture()
+    {
+        var record = _pending ?? CaptureCore(null, null);
+        _pending = null;
+        return record;
+    }
+
+    internal void BeforeUpdate(StepRecord record)
+    {
+        if (_updates != null && record.IsFull) _updates.Snapshot(record);
+    }
+
+    internal void AfterUpdate() => _updates?.Complete();
+
+    internal void Seal(StepRecord record)
+    {
+        if (ReferenceEquals(_pending, record)) _pending = null;
+        StepCaptured?.Invoke(record);
+    }
+
+    internal void Unguard(GuardedOptimizer guard)
+    {
+        if (ReferenceEquals(_guard, guard)) { _guard = null; _pending = null; _updates?.Cancel(); }
+    }
+
+    /// <summary>Removes every hook this monitor added and frees its tensors; the model is as before <see cref="Attach"/>. Safe to call twice.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _activations?.Dispose();
+        _updates?.Dispose();
+        lock (AttachLock) Attached.Remove(_model);
+    }
+}

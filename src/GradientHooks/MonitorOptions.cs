@@ -1,0 +1,54 @@
+namespace GradientHooks;
+
+/// <summary>What <see cref="GradientMonitor"/> records and how often. Validated when the monitor attaches.</summary>
+public sealed record MonitorOptions
+{
+    /// <summary>Most recent captured steps kept in <see cref="GradientMonitor.History"/> (a ring). Default 1000; at least 1.</summary>
+    public int HistoryLength { get; init; } = 1000;
+
+    /// <summary>
+    /// Full statistics are computed on every N-th step (steps N, 2N, ...; step numbers start at 1). On the other
+    /// steps only the non-finite check runs (see <see cref="CheckNonFiniteEveryStep"/>). Default 1; at least 1.
+    /// </summary>
+    public int Every { get; init; } = 1;
+
+    /// <summary>
+    /// When true (default) steps between full captures still check every gradient for NaN/Inf (one reduction per
+    /// parameter, one transfer); a non-finite step is then captured in full and kept in history. When false,
+    /// those steps cost nothing and NaN is only seen on full steps.
+    /// </summary>
+    public bool CheckNonFiniteEveryStep { get; init; } = true;
+
+    /// <summary>Forward hooks on activation modules (ReLU family, Sigmoid, Tanh). Hooks fire only through <c>module.call(x)</c>. Default true.</summary>
+    public bool TrackActivations { get; init; } = true;
+
+    /// <summary>Record ‖Δw‖ / ‖w‖ per parameter for the update of each full step. Default true.</summary>
+    public bool TrackUpdates { get; init; } = true;
+
+    /// <summary>
+    /// Update ratios of weight matrices larger than this many elements are estimated on a fixed sample of output
+    /// units: every k-th row, about this many elements, the same rows before and after the update. That keeps their
+    /// cost independent of model size; vectors and smaller parameters are measured exactly. 0 measures every
+    /// element. Default 16384.
+    /// </summary>
+    public int UpdateRatioSampleSize { get; init; } = 16384;
+
+    /// <summary>
+    /// Sigmoid output s counts as saturated when s(1 - s) &lt; <c>SaturationDerivativeFraction</c> × 0.25, and a tanh
+    /// output y when 1 - y² &lt; <c>SaturationDerivativeFraction</c>: the derivative is below that fraction of its
+    /// peak. Default 0.01 (sigmoid |x| &gt; 5.99, tanh |x| &gt; 2.99). In (0, 1).
+    /// </summary>
+    public double SaturationDerivativeFraction { get; init; } = 0.01;
+
+    internal void Validate()
+    {
+        if (HistoryLength < 1)
+            throw new ArgumentOutOfRangeException(nameof(HistoryLength), HistoryLength, "MonitorOptions.HistoryLength must be at least 1.");
+        if (Every < 1)
+            throw new ArgumentOutOfRangeException(nameof(Every), Every, "MonitorOptions.Every must be at least 1 (1 = every step).");
+        if (UpdateRatioSampleSize < 0)
+            throw new ArgumentOutOfRangeException(nameof(UpdateRatioSampleSize), UpdateRatioSampleSize, "MonitorOptions.UpdateRatioSampleSize must be >= 0 (0 = every element).");
+        if (!(SaturationDerivativeFraction > 0 && SaturationDerivativeFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(SaturationDerivativeFraction), SaturationDerivativeFraction, "MonitorOptions.SaturationDerivativeFraction must be in (0, 1).");
+    }
+}

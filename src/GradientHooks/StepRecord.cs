@@ -1,0 +1,108 @@
+using GradientHooks.Clipping;
+
+namespace GradientHooks;
+
+/// <summary>
+/// What the monitor saw on one training step: per-parameter gradient statistics (on full steps), the loss, the
+/// parameters with NaN/Inf, activation statistics, update ratios and the clipping decision.
+/// </summary>
+/// <param name="Step">Step number, 1 for the first <see cref="GradientMonitor.Capture(double?)"/>.</param>
+/// <param name="Loss">The loss passed to Capture, if any.</param>
+/// <param name="Gradients">Per-parameter statistics, aligned with <see cref="Parameters"/>; empty on steps that were not fully captured.</param>
+/// <param name="Parameters">The monitor's trainable parameters (shared, not copied).</param>
+public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientStats> Gradients, IReadOnlyList<ParameterInfo> Parameters)
+{
+    private IReadOnlyList<LayerStats>? _layers;
+
+    /// <summary>True when <see cref="Gradients"/> holds statistics for every parameter (a full capture).</summary>
+    public bool IsFull => Gradients.Count == Parameters.Count && Gradients.Count > 0;
+
+    /// <summary>L2 norm over all gradients: sqrt(Σ_p Σ_i g_pi²), the value <c>clip_grad_norm_</c> returns. NaN when not a full step.</summary>
+    public double TotalNorm => IsFull ? Math.Sqrt(TotalSumOfSquares()) : double.NaN;
+
+    /// <summary>True when any gradient element was NaN or ±Inf on this step.</summary>
+    public bool HasNonFinite => NonFiniteParameters.Count > 0;
+
+    /// <summary>Names of parameters whose gradient held NaN or Inf, in parameter order.</summary>
+    public IReadOnlyList<string> NonFiniteParameters { get; init; } = Array.Empty<string>();
+
+    /// <summary>Names of trainable parameters whose <c>grad</c> was null on this step (unused in the forward pass); their statistics are empty.</summary>
+    public IReadOnlyList<string> MissingGradients { get; init; } = Array.Empty<string>();
+
+    /// <summary>Activation statistics from the forward hooks, when tracked; empty otherwise.</summary>
+    public IReadOnlyList<ActivationStats> Activations { get; init; } = Array.Empty<ActivationStats>();
+
+    /// <summary>
+    /// ‖w_after − w_before‖ / ‖w_before‖ per parameter (aligned with <see cref="Parameters"/>) for the update made on
+    /// this step, when <see cref="MonitorOptions.TrackUpdates"/> is on and the step was full. With a
+    /// <see cref="GuardedOptimizer"/> it is set inside <c>step()</c>; without one, at the next Capture.
+    /// </summary>
+    public IReadOnlyList<double>? UpdateRatios { get; internal set; }
+
+    /// <summary>What the clipping policy did on this step (a <see cref="GuardedOptimizer"/> sets it), else null.</summary>
+    public ClipResult? Clipping { get; internal set; }
+
+    /// <summary>True when the guarded optimizer skipped this step's update.</summary>
+    public bool Skipped => Clipping?.SkipStep == true;
+
+    /// <summary>Per-layer aggregates, first layer (input side) first; empty when the step was not fully captured.</summary>
+    public IReadOnlyList<LayerStats> Layers => _layers ??= BuildLayers();
+
+    /// <summary>Statistics of the parameter called <paramref name="name"/>.</summary>
+    /// <exception cref="KeyNotFoundException">No trainable parameter has that name, or the step was not full.</exception>
+    public GradientStats this[string name]
+    {
+        get
+        {
+            for (int i = 0; i < Parameters.Count && i < Gradients.Count; i++)
+                if (Parameters[i].Name == name) return Gradients[i];
+            throw new KeyNotFoundException($"Step {Step} has no gradient statistics for parameter '{name}'. Known parameters: {string.Join(", ", Parameters.Select(p => p.Name))}.");
+        }
+    }
+
+    private double TotalSumOfSquares()
+    {
+        double s = 0;
+        for (int i = 0; i < Gradients.Count; i++) s += Gradients[i].SumOfSquares;
+        return s;
+    }
+
+    private IReadOnlyList<LayerStats> BuildLayers()
+    {
+        if (!IsFull) return Array.Empty<LayerStats>();
+        var order = new List<string>();
+        var stats = new Dictionary<string, (GradientStats G, double Dw2, double W2, bool HasRatio)>();
+        for (int i = 0; i < Parameters.Count; i++)
+        {
+            var layer = Parameters[i].Layer;
+            if (!stats.TryGetValue(layer, out var acc)) { order.Add(layer); acc = (GradientStats.Empty, 0, 0, UpdateRatios != null); }
+            acc.G = GradientStats.Merge(acc.G, Gradients[i]);
+            if (UpdateRatios != null && _updateNorms != null)
+            {
+                acc.Dw2 += _updateNorms[i].Delta * _updateNorms[i].Delta;
+                acc.W2 += _updateNorms[i].Weight * _updateNorms[i].Weight;
+            }
+            stats[layer] = acc;
+        }
+        var result = new LayerStats[order.Count];
+        for (int d = 0; d < order.Count; d++)
+        {
+            var acc = stats[order[d]];
+            double? ratio = acc.HasRatio && _updateNorms != null ? (acc.W2 > 0 ? Math.Sqrt(acc.Dw2 / acc.W2) : 0) : null;
+            result[d] = new LayerStats(order[d], acc.G, ratio, d);
+        }
+        return result;
+    }
+
+    private (double Delta, double Weight)[]? _updateNorms;
+
+    internal void SetUpdateNorms((double Delta, double Weight)[] norms)
+    {
+        _updateNorms = norms;
+        var ratios = new double[norms.Length];
+        for (int i = 0; i < norms.Length; i++)
+            ratios[i] = norms[i].Weight > 0 ? norms[i].Delta / norms[i].Weight : 0;
+        UpdateRatios = ratios;
+        _layers = null;
+    }
+}

@@ -1,0 +1,55 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace GradientHooks.Tests;
+
+/// <summary>Small seeded models and data for the tests.</summary>
+internal static class TestModels
+{
+    public static Sequential Mlp(int seed = 1, int input = 8, int hidden = 16, int output = 3, string activation = "relu")
+    {
+        torch.manual_seed(seed);
+        Module<Tensor, Tensor> Act() => activation switch
+        {
+            "sigmoid" => Sigmoid(),
+            "tanh" => Tanh(),
+            _ => ReLU(),
+        };
+        return Sequential(
+            ("fc1", Linear(input, hidden)), ("act1", Act()),
+            ("fc2", Linear(hidden, hidden)), ("act2", Act()),
+            ("fc3", Linear(hidden, output)));
+    }
+
+    public static (Tensor X, Tensor Y) Batch(int seed = 2, int batch = 32, int input = 8, int classes = 3)
+    {
+        torch.manual_seed(seed);
+        return (torch.randn(batch, input), torch.randint(0, classes, new long[] { batch }));
+    }
+
+    /// <summary>Forward, cross-entropy, backward; returns the loss value.</summary>
+    public static double Backward(Module<Tensor, Tensor> model, Tensor x, Tensor y)
+    {
+        using var scope = torch.NewDisposeScope();
+        var loss = functional.cross_entropy(model.call(x), y);
+        loss.backward();
+        return loss.item<float>();
+    }
+
+    /// <summary>The gradient of <paramref name="p"/> as doubles, read element by element on the host.</summary>
+    public static double[] GradValues(Parameter p)
+    {
+        using var scope = torch.NewDisposeScope();
+        return p.grad!.to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+    }
+
+    public static double[] Values(Tensor t)
+    {
+        using var scope = torch.NewDisposeScope();
+        return t.detach().to_type(ScalarType.Float64).cpu().data<double>().ToArray();
+    }
+
+    public static double L2(IEnumerable<double> values) => Math.Sqrt(values.Sum(v => v * v));
+}
