@@ -1,55 +1,63 @@
-// An ordinary TorchSharp training loop with GradientHooks added: the two marked lines are the only change.
-// Task: classify points of three interleaved spirals (generated, no download), with a deliberately deep
-// sigmoid network so the gradient picture is interesting. Try --relu for the healthy version.
+// An ordinary TorchSharp training loop with GradientHooks added: the two marked lines in Train are the only change.
+// Task: classify points of three interleaved spirals (generated, no download). First a deep sigmoid network, whose
+// gradients vanish; then the same network after the remedies the diagnosis names (ReLU, He init, BatchNorm).
+//   dotnet run -c Release --project samples/TorchSharpLoop [-- --steps 200]
 using GradientHooks;
 using GradientHooks.Clipping;
+using GradientHooks.Initialization;
+using GradientHooks.Layers;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-bool relu = args.Contains("--relu");
-int steps = 300;
+int steps = args.Length >= 2 && args[0] == "--steps" ? int.Parse(args[1]) : 200;
 torch.manual_seed(42);
+var (x, y) = Spirals(points: 300, classes: 3);
 
-var (x, y) = Spirals(points: 600, classes: 3);
-Module<Tensor, Tensor> Act() => relu ? ReLU() : Sigmoid();
-var model = Sequential(
-    ("fc1", Linear(2, 64)), ("act1", Act()),
-    ("fc2", Linear(64, 64)), ("act2", Act()),
-    ("fc3", Linear(64, 64)), ("act3", Act()),
-    ("fc4", Linear(64, 64)), ("act4", Act()),
-    ("fc5", Linear(64, 64)), ("act5", Act()),
-    ("out", Linear(64, 3)));
-
-using var monitor = GradientMonitor.Attach(model);                                                   // added line 1
-var optimizer = monitor.Guard(torch.optim.Adam(model.parameters(), 1e-3), Clip.GlobalNorm(1.0));   // added line 2
-
-Console.WriteLine($"{(relu ? "ReLU" : "Sigmoid")} MLP, {monitor.Parameters.Count} trainable parameters, {monitor.HookedActivationCount} activation hooks");
-Console.WriteLine($"{"step",5} {"loss",8} {"total",9}  per-layer gradient norm, first layer to last");
-for (int step = 1; step <= steps; step++)
+var layers = new List<(string, Module<Tensor, Tensor>)>();
+for (int i = 1; i <= 9; i++)
 {
-    using var scope = torch.NewDisposeScope();
-    optimizer.zero_grad();
-    var loss = functional.cross_entropy(model.call(x), y);
-    loss.backward();
-    monitor.Capture(loss);          // optional: records the loss in the same transfer as the statistics
-    optimizer.step();
-
-    if (step % 50 == 0 || step == 1)
-    {
-        var r = monitor.History[^1];
-        var layers = string.Join(" ", r.Layers.Select(l => $"{l.Layer}={l.Gradient.Norm:0.0e+0}"));
-        Console.WriteLine($"{step,5} {r.Loss,8:F4} {r.TotalNorm,9:0.000e+0}  {layers}");
-    }
+    layers.Add(($"fc{i}", Linear(i == 1 ? 2 : 64, 64)));
+    layers.Add(($"act{i}", Sigmoid()));
 }
+layers.Add(("out", Linear(64, 3)));
+var model = Sequential(layers);
 
-var last = monitor.History[^1];
-double firstOverLast = last.Layers[0].Gradient.Rms / last.Layers[^1].Gradient.Rms;
-Console.WriteLine($"first/last layer gradient RMS ratio: {firstOverLast:0.0e+0}; clipped steps: {optimizer.ClippedSteps}, skipped: {optimizer.SkippedSteps}");
-foreach (var a in last.Activations)
-    Console.WriteLine($"  {a.Module,-5} {a.Activation,-8} " + (a.Family == ActivationFamily.Rectifier
-        ? $"dead units {a.DeadUnitFraction:P1}, inactive outputs {a.InactiveFraction:P1}"
-        : $"saturated outputs {a.SaturatedFraction:P1}"));
+Console.WriteLine("== 1. A 10-layer sigmoid MLP, default initialization ==");
+Train(model);
+
+Console.WriteLine("== 2. The remedies: ReLU, He initialization, BatchNorm ==");
+var repaired = Normalization.InsertBatchNorm(ActivationSwap.Replace(model, Activation.Sigmoid, Activation.ReLU));
+var init = Init.Apply(repaired, InitScheme.HeNormal);
+Console.WriteLine($"Init.Apply: {init.Initialized.Count(p => p.Scheme != null)} weights re-drawn (He normal, gain of the activation that follows), {init.Initialized.Count(p => p.Scheme == null)} biases zeroed, {init.Skipped.Count} modules skipped");
+Train(repaired);
+
+void Train(Sequential net)
+{
+    using var monitor = GradientMonitor.Attach(net);                                                           // added line 1
+    var optimizer = monitor.Guard(torch.optim.SGD(net.parameters(), 0.05, momentum: 0.9), Clip.GlobalNorm(5.0)); // added line 2
+
+    Console.WriteLine($"{"step",5} {"loss",8} {"total",9}  gradient norm per layer, first to last");
+    for (int step = 1; step <= steps; step++)
+    {
+        using var scope = torch.NewDisposeScope();
+        optimizer.zero_grad();
+        var loss = functional.cross_entropy(net.call(x), y);
+        loss.backward();
+        monitor.Capture(loss);          // optional: records the loss in the same transfer as the statistics
+        optimizer.step();
+
+        if (step % (steps / 4) == 0 || step == 1)
+        {
+            var r = monitor.History[^1];
+            var perLayer = string.Join(" ", r.Layers.Where(l => !l.Layer.EndsWith("_bn")).Select(l => $"{l.Layer}={l.Gradient.Norm:0.0e+0}"));
+            Console.WriteLine($"{step,5} {r.Loss,8:F4} {r.TotalNorm,9:0.00e+0}  {perLayer}");
+        }
+    }
+    Console.WriteLine();
+    Console.WriteLine(monitor.Diagnose());     // what is wrong, the evidence, and the call that fixes it
+}
 
 static (Tensor X, Tensor Y) Spirals(int points, int classes)
 {

@@ -239,6 +239,13 @@ public sealed class GradientMonitor : IDisposable
         return _guard;
     }
 
+    /// <summary>Diagnoses the captured history: vanishing, exploding, non-finite, dying ReLU, saturation, loss plateau and oscillation.</summary>
+    public Diagnostics.Diagnosis Diagnose(Diagnostics.DiagnosticThresholds? thresholds = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return Diagnostics.Diagnoser.Diagnose(History, thresholds);
+    }
+
     // ---- Guard protocol -------------------------------------------------------------------------------
 
     internal StepRecord TakePendingOrCapture()

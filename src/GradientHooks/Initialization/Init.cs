@@ -22,7 +22,8 @@ public static class Init
     /// from the activation module that follows each layer in a Sequential (past dropout and normalisation); a layer
     /// followed by none gets the linear gain 1, except under He schemes in containers whose order is unknown,
     /// where PyTorch's default (ReLU, √2) applies. LeCun normal always uses gain 1. Recurrent layers use gain 1
-    /// unless <paramref name="activation"/> is given. Other modules with parameters are left untouched and listed.
+    /// unless <paramref name="activation"/> is given. Normalisation layers are left as they are; other modules with
+    /// parameters are left untouched and listed in the summary.
     /// </summary>
     /// <returns>What was initialised (with the std used) and what was skipped.</returns>
     public static InitSummary Apply(Module model, InitScheme scheme, Activation? activation = null, InitOptions? options = null)
@@ -54,6 +55,8 @@ public static class Init
                 case RNN or LSTM or GRU:
                     InitRecurrent(module, prefix, scheme, activation ?? Activation.Linear, options, initialized);
                     break;
+                case BatchNorm1d or BatchNorm2d or BatchNorm3d or LayerNorm or GroupNorm:
+                    break;   // normalisation layers start at weight 1, bias 0 by construction: nothing to choose
                 default:
                     if (module.named_parameters(recurse: false).Any())
                         skipped.Add(new SkippedModule(leaf.Path.Length == 0 ? "(model)" : leaf.Path, module.GetType().Name,

@@ -175,15 +175,17 @@ public class InitTests
     {
         torch.manual_seed(29);
         var norm = BatchNorm1d(4);
-        var model = Sequential(("fc", Linear(4, 4)), ("bn", norm), ("act", ReLU()));
-        var before = TestModels.Values(norm.weight!);
+        var custom = new Scaler();
+        var model = Sequential(("fc", Linear(4, 4)), ("bn", norm), ("act", ReLU()), ("scale", custom));
+        var before = TestModels.Values(custom.scale);
         var summary = Init.Apply(model, InitScheme.HeNormal);
         var skipped = Assert.Single(summary.Skipped);
-        Assert.Equal("bn", skipped.Module);
-        Assert.Equal("BatchNorm1d", skipped.Type);
-        Assert.Equal(before, TestModels.Values(norm.weight!));
+        Assert.Equal("scale", skipped.Module);
+        Assert.Equal(nameof(Scaler), skipped.Type);
+        Assert.Equal(before, TestModels.Values(custom.scale));
         Assert.Equal(Math.Sqrt(2), summary.Initialized.Single(p => p.Parameter == "fc.weight").Gain, 12); // looked past the BatchNorm
-        Assert.Contains("skipped bn (BatchNorm1d)", summary.ToString());
+        Assert.Contains("skipped scale (Scaler)", summary.ToString());
+        Assert.DoesNotContain(summary.Initialized, p => p.Parameter.StartsWith("bn."));
     }
 
     [Theory]
@@ -192,4 +194,13 @@ public class InitTests
     [InlineData(1, 1, double.NaN, "gain")]
     public void StdFor_rejects_bad_arguments_by_name(long fanIn, long fanOut, double gain, string name) =>
         Assert.Equal(name, Assert.Throws<ArgumentOutOfRangeException>(() => Init.StdFor(InitScheme.HeNormal, fanIn, fanOut, gain)).ParamName);
+
+    private sealed class Scaler : Module<Tensor, Tensor>
+    {
+        public readonly Parameter scale = new(torch.full(4, 3.0f));
+
+        public Scaler() : base(nameof(Scaler)) => RegisterComponents();
+
+        public override Tensor forward(Tensor x) => x * scale;
+    }
 }

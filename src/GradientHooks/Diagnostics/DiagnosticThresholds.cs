@@ -1,0 +1,85 @@
+namespace GradientHooks.Diagnostics;
+
+/// <summary>
+/// Every threshold the diagnosis rules use, with its default. Override with <c>with</c>:
+/// <c>monitor.Diagnose(new DiagnosticThresholds { VanishingRatio = 1e-3 })</c>.
+/// </summary>
+public sealed record DiagnosticThresholds
+{
+    /// <summary>Fewer fully captured steps than this: "not enough data". Default 5.</summary>
+    public int MinSteps { get; init; } = 5;
+
+    /// <summary>Number of most recent fully captured steps the rules look at. Default 50.</summary>
+    public int Window { get; init; } = 50;
+
+    /// <summary>
+    /// Vanishing: the first layer's median gradient RMS divided by the last layer's is below this (two orders of
+    /// magnitude). Default 1e−2. Below its square (1e−4) the finding is critical.
+    /// </summary>
+    public double VanishingRatio { get; init; } = 1e-2;
+
+    /// <summary>Exploding toward the input: the first layer's gradient RMS is more than this times the last layer's. Default 1e2.</summary>
+    public double ExplodingRatio { get; init; } = 1e2;
+
+    /// <summary>Early layers "barely move" when their median update ratio ‖Δw‖/‖w‖ is below this. Default 1e−5.</summary>
+    public double FrozenUpdateRatio { get; init; } = 1e-5;
+
+    /// <summary>
+    /// Exploding growth: the least-squares slope b of ln(total norm) against the step exceeds ln(2)/this, i.e. the
+    /// norm doubles at least every this many steps, with R² of the fit at least <see cref="GrowthMinR2"/> and the
+    /// norm at least <see cref="GrowthMinRise"/> times larger at the end of the window than at its start. Default 10.
+    /// </summary>
+    public double GrowthDoublingSteps { get; init; } = 10;
+
+    /// <summary>Minimum R² of the log-norm fit for the growth rule. Default 0.6.</summary>
+    public double GrowthMinR2 { get; init; } = 0.6;
+
+    /// <summary>Minimum end/start rise of the fitted norm over the window for the growth rule. Default 10.</summary>
+    public double GrowthMinRise { get; init; } = 10;
+
+    /// <summary>A spike is a total norm more than this times the running median of the 10 steps before it. Default 10.</summary>
+    public double SpikeFactor { get; init; } = 10;
+
+    /// <summary>Dying ReLU: the median fraction of dead units (zero for the whole batch) of a rectifier layer exceeds this. Default 0.5; above 0.9 critical.</summary>
+    public double DeadUnitFraction { get; init; } = 0.5;
+
+    /// <summary>Saturation: the median fraction of saturated sigmoid/tanh outputs of a layer exceeds this ("most units"). Default 0.5.</summary>
+    public double SaturatedFraction { get; init; } = 0.5;
+
+    /// <summary>
+    /// Plateau: with at least 10 losses in the window, |median of its last third − median of its first third| is
+    /// below this fraction of the first, and the loss has not fallen by more than <see cref="PlateauProgress"/>
+    /// since the first captured step (so a converged model is not a plateau). Default 0.01.
+    /// </summary>
+    public double PlateauRelativeChange { get; init; } = 0.01;
+
+    /// <summary>Fraction by which the loss must have fallen since the first step for a flat loss to count as converged. Default 0.5.</summary>
+    public double PlateauProgress { get; init; } = 0.5;
+
+    /// <summary>Oscillation: the mean |loss_t − loss_t−1| exceeds this fraction of the mean loss. Default 0.3.</summary>
+    public double OscillationRelativeChange { get; init; } = 0.3;
+
+    /// <summary>Rising loss: the median of the window's last third exceeds this multiple of its first third. Default 2.</summary>
+    public double RisingLossFactor { get; init; } = 2;
+
+    internal void Validate()
+    {
+        static void Positive(double v, string name) { if (!(v > 0) || double.IsInfinity(v)) throw new ArgumentOutOfRangeException(name, v, $"DiagnosticThresholds.{name} must be a finite number > 0."); }
+        static void Fraction(double v, string name) { if (!(v > 0 && v < 1)) throw new ArgumentOutOfRangeException(name, v, $"DiagnosticThresholds.{name} must be in (0, 1)."); }
+        if (MinSteps < 1) throw new ArgumentOutOfRangeException(nameof(MinSteps), MinSteps, "DiagnosticThresholds.MinSteps must be at least 1.");
+        if (Window < 2) throw new ArgumentOutOfRangeException(nameof(Window), Window, "DiagnosticThresholds.Window must be at least 2.");
+        Fraction(VanishingRatio, nameof(VanishingRatio));
+        if (!(ExplodingRatio > 1) || double.IsInfinity(ExplodingRatio)) throw new ArgumentOutOfRangeException(nameof(ExplodingRatio), ExplodingRatio, "DiagnosticThresholds.ExplodingRatio must be a finite number > 1.");
+        Positive(FrozenUpdateRatio, nameof(FrozenUpdateRatio));
+        Positive(GrowthDoublingSteps, nameof(GrowthDoublingSteps));
+        Fraction(GrowthMinR2, nameof(GrowthMinR2));
+        Positive(GrowthMinRise, nameof(GrowthMinRise));
+        Positive(SpikeFactor, nameof(SpikeFactor));
+        Fraction(DeadUnitFraction, nameof(DeadUnitFraction));
+        Fraction(SaturatedFraction, nameof(SaturatedFraction));
+        Fraction(PlateauRelativeChange, nameof(PlateauRelativeChange));
+        Fraction(PlateauProgress, nameof(PlateauProgress));
+        Positive(OscillationRelativeChange, nameof(OscillationRelativeChange));
+        Positive(RisingLossFactor, nameof(RisingLossFactor));
+    }
+}

@@ -1,0 +1,22 @@
+namespace GradientHooks.Diagnostics;
+
+/// <summary>What a finding is about.</summary>
+public enum FindingKind
+{
+    /// <summary>Early layers' gradients orders of magnitude below late layers'.</summary>
+    VanishingGradients,
+    /// <summary>Gradient norms growing geometrically, spiking far above their median, or early layers far above late ones.</summary>
+    ExplodingGradients,
+    /// <summary>NaN or Inf in a gradient.</summary>
+    NonFiniteGradients,
+    /// <summary>ReLU units that output zero for the whole batch, step after step.</summary>
+    DyingRelu,
+    /// <summary>Sigmoid/tanh outputs mostly in the flat region of the curve.</summary>
+    SaturatedActivations,
+    /// <summary>The loss has not moved over the window and had not fallen before it.</summary>
+    LossPlateau,
+    /// <summary>The loss jumps up and down by a large fraction of its level, or rises.</summary>
+    LossOscillation,
+    /// <summary>Too few captured steps to judge.</summary>
+    NotEnoughData,
+}

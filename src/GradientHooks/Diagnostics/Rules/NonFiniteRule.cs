@@ -1,0 +1,27 @@
+namespace GradientHooks.Diagnostics.Rules;
+
+/// <summary>NaN or Inf in any gradient of the history: names the first step and parameter, and counts the steps.</summary>
+internal sealed class NonFiniteRule : IDiagnosticRule
+{
+    public IEnumerable<Finding> Evaluate(DiagnosisContext c)
+    {
+        var bad = c.History.Where(r => r.HasNonFinite).ToList();
+        if (bad.Count == 0) yield break;
+        var first = bad[0];
+        var name = first.NonFiniteParameters[0];
+        long count = first.IsFull ? first[name].NonFiniteCount : 0;
+        var evidence = new List<string>
+        {
+            $"first at step {first.Step}: {name}" + (count > 0 ? $" ({count} non-finite values)" : "") +
+                (first.NonFiniteParameters.Count > 1 ? $", also {string.Join(", ", first.NonFiniteParameters.Skip(1))}" : ""),
+            $"{bad.Count} step(s) with NaN/Inf gradients in the history; {bad.Count(r => r.Skipped)} of them skipped by the guard",
+        };
+        if (first.Loss is double l && !double.IsFinite(l)) evidence.Add($"the loss was {l} on that step");
+        var remedies = new List<Remedy> { Remedies.SkipNonFinite, Remedies.LowerLearningRate, Remedies.CheckInputs };
+        if (c.Recurrent) remedies.Insert(1, Remedies.RecurrentClipping);
+        var allSkipped = bad.All(r => r.Skipped);
+        yield return new Finding(FindingKind.NonFiniteGradients, allSkipped ? Severity.Warning : Severity.Critical,
+            $"NaN/Inf gradients, first in {name} at step {first.Step}" + (allSkipped ? "; every such step was skipped, the weights are intact." : "."),
+            first.NonFiniteParameters, evidence, remedies);
+    }
+}

@@ -1,0 +1,214 @@
+using System.Text.Json;
+using GradientHooks.Clipping;
+using GradientHooks.Diagnostics;
+using GradientHooks.Initialization;
+using GradientHooks.Layers;
+using TorchSharp;
+using TorchSharp.Modules;
+using Xunit;
+using Xunit.Abstractions;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace GradientHooks.Tests.Diagnostics;
+
+/// <summary>The seed's cases, reproduced on small seeded models.</summary>
+public class DiagnosisTests(ITestOutputHelper output)
+{
+    private static Sequential Mlp(int depth, int width, Func<Module<Tensor, Tensor>> activation, int input = 2, int classes = 2)
+    {
+        var layers = new List<(string, Module<Tensor, Tensor>)>();
+        for (int i = 1; i < depth; i++)
+        {
+            layers.Add(($"fc{i}", Linear(i == 1 ? input : width, width)));
+            layers.Add(($"act{i}", activation()));
+        }
+        layers.Add(($"fc{depth}", Linear(width, classes)));
+        return Sequential(layers);
+    }
+
+    /// <summary>Two Gaussian blobs: an easy task.</summary>
+    private static (Tensor X, Tensor Y) Blobs(int n = 256)
+    {
+        torch.manual_seed(51);
+        var y = torch.randint(0, 2, new long[] { n });
+        var x = torch.randn(n, 2) * 0.5 + (y.to_type(ScalarType.Float32).unsqueeze(1) * 2 - 1) * 1.5;
+        return (x, y);
+    }
+
+    private static Diagnosis Train(Sequential model, Tensor x, Tensor y, int steps, double lr, IClippingPolicy? clipping = null, Action<int>? beforeStep = null, bool adam = false)
+    {
+        using var monitor = GradientMonitor.Attach(model);
+        var optimizer = monitor.Guard(adam ? torch.optim.Adam(model.parameters(), lr) : torch.optim.SGD(model.parameters(), lr), clipping);
+        for (int i = 0; i < steps; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = functional.cross_entropy(model.call(x), y);
+            loss.backward();
+            beforeStep?.Invoke(i);
+            monitor.Capture(loss);
+            optimizer.step();
+        }
+        return monitor.Diagnose();
+    }
+
+    [Fact]
+    public void Deep_sigmoid_net_with_default_init_is_diagnosed_as_vanishing()
+    {
+        var (x, y) = Blobs();
+        torch.manual_seed(52);
+        var d = Train(Mlp(15, 32, () => Sigmoid()), x, y, steps: 30, lr: 0.05);
+        output.WriteLine(d.ToString());
+        var f = d.Findings.Single(f => f.Kind == FindingKind.VanishingGradients);
+        Assert.Equal(Severity.Critical, f.Severity);
+        Assert.Contains("fc1", f.Layers);
+        Assert.Contains(f.Evidence, e => e.StartsWith("first layer fc1: gradient RMS") && e.Contains("× last layer fc15"));
+        Assert.Contains(f.Remedies, r => r.Detail.Contains("ActivationSwap.Replace(model, Activation.Sigmoid, Activation.ReLU)"));
+        Assert.Contains(f.Remedies, r => r.Detail.Contains("Normalization.InsertBatchNorm(model)"));
+        Assert.True(d.Layers[0].RatioToLast < 1e-4);
+        Assert.False(d.IsHealthy);
+    }
+
+    [Fact]
+    public void The_same_net_with_ReLU_He_and_BatchNorm_comes_back_healthy()
+    {
+        var (x, y) = Blobs();
+        torch.manual_seed(52);
+        var model = Normalization.InsertBatchNorm(ActivationSwap.Replace(Mlp(15, 32, () => Sigmoid()), Activation.Sigmoid, Activation.ReLU));
+        Init.Apply(model, InitScheme.HeNormal);
+        var d = Train(model, x, y, steps: 30, lr: 0.05);
+        output.WriteLine(d.ToString());
+        Assert.True(d.IsHealthy, d.ToString());
+    }
+
+    [Fact]
+    public void A_healthy_small_net_on_an_easy_task_raises_no_alarm()
+    {
+        var (x, y) = Blobs();
+        torch.manual_seed(53);
+        var d = Train(Mlp(3, 16, () => ReLU()), x, y, steps: 60, lr: 1e-2, adam: true);
+        output.WriteLine(d.ToString());
+        Assert.True(d.IsHealthy, d.ToString());
+        Assert.DoesNotContain(d.Findings, f => f.Severity >= Severity.Warning);
+    }
+
+    [Fact]
+    public void Weights_scaled_up_are_diagnosed_as_exploding()
+    {
+        var (x, y) = Blobs();
+        torch.manual_seed(54);
+        var model = Mlp(10, 32, () => ReLU());
+        using (torch.no_grad()) foreach (var (name, p) in model.named_parameters()) if (name.EndsWith("weight")) p.mul_(4);
+        var d = Train(model, x, y, steps: 20, lr: 0.01);
+        output.WriteLine(d.ToString());
+        var f = d.Findings.Single(f => f.Kind == FindingKind.ExplodingGradients);
+        Assert.Equal(Severity.Critical, f.Severity);
+        Assert.Contains(f.Remedies, r => r.Detail.Contains("Clip.GlobalNorm(1.0)"));
+    }
+
+    [Fact]
+    public void A_learning_rate_far_too_high_is_diagnosed_as_exploding_and_non_finite()
+    {
+        var (x, y) = Blobs();
+        torch.manual_seed(55);
+        var d = Train(Mlp(6, 32, () => ReLU()), x, y, steps: 40, lr: 3.0);
+        output.WriteLine(d.ToString());
+        var f = d.Findings.Single(f => f.Kind == FindingKind.ExplodingGradients);
+        Assert.Equal(Severity.Critical, f.Severity);
+        Assert.Contains(f.Evidence, e => e.Contains("then NaN/Inf at step"));
+        Assert.True(d.Has(FindingKind.NonFiniteGradients));
+    }
+
+    [Fact]
+    public void Norms_growing_geometrically_are_fitted_and_reported()
+    {
+        // A synthetic history whose total norm doubles every 4 steps: the log-linear fit must find it.
+        var infos = new[] { new ParameterInfo("fc.weight", "fc", new long[] { 1 }, 1) };
+        var history = Enumerable.Range(1, 30).Select(s =>
+        {
+            double norm = Math.Pow(2, s / 4.0);
+            return new StepRecord(s, 1.0, new[] { new GradientStats(1, norm, norm * norm, norm, 0) }, infos);
+        }).ToList();
+        var d = Diagnoser.Diagnose(history);
+        var f = d.Findings.Single(f => f.Kind == FindingKind.ExplodingGradients);
+        Assert.Contains(f.Evidence, e => e.Contains("doubling every 4 steps") && e.Contains("R² 1.00"));
+    }
+
+    [Fact]
+    public void ReLU_net_with_a_large_negative_bias_is_diagnosed_as_dying_relu()
+    {
+        var (x, y) = Blobs();
+        torch.manual_seed(56);
+        var model = Mlp(4, 32, () => ReLU());
+        using (torch.no_grad())
+            foreach (var (name, p) in model.named_parameters())
+                if (name is "fc2.bias") p.fill_(-10);
+        var d = Train(model, x, y, steps: 20, lr: 0.01);
+        output.WriteLine(d.ToString());
+        var f = d.Findings.Single(f => f.Kind == FindingKind.DyingRelu);
+        Assert.Contains("act2", f.Layers);
+        Assert.Equal(Severity.Critical, f.Severity);
+        Assert.Contains(f.Remedies, r => r.Detail.Contains("Activation.LeakyReLU"));
+    }
+
+    [Fact]
+    public void An_injected_NaN_is_reported_on_its_step_with_the_parameter_name()
+    {
+        var (x, y) = Blobs();
+        torch.manual_seed(57);
+        var model = Mlp(3, 16, () => ReLU());
+        var target = model.named_parameters().First(p => p.name == "fc2.weight").parameter;
+        var d = Train(model, x, y, steps: 12, lr: 0.01, clipping: Clip.SkipNonFinite(),
+            beforeStep: i => { if (i == 6) using (torch.no_grad()) target.grad![3, 4] = float.NaN; });
+        output.WriteLine(d.ToString());
+        var f = d.Findings.Single(f => f.Kind == FindingKind.NonFiniteGradients);
+        Assert.Equal(new[] { "fc2.weight" }, f.Layers);
+        Assert.Contains(f.Evidence, e => e.StartsWith("first at step 7: fc2.weight (1 non-finite values)"));
+        Assert.Contains("every such step was skipped", f.Summary);
+    }
+
+    [Fact]
+    public void An_empty_history_says_there_is_not_enough_data_and_is_not_healthy()
+    {
+        var d = Diagnoser.Diagnose(Array.Empty<StepRecord>());
+        Assert.False(d.HasEnoughData);
+        Assert.False(d.IsHealthy);
+        Assert.Equal(FindingKind.NotEnoughData, Assert.Single(d.Findings).Kind);
+        Assert.Contains("not enough data", d.ToString());
+    }
+
+    [Fact]
+    public void A_flat_loss_that_never_fell_is_a_plateau_but_a_converged_one_is_not()
+    {
+        var infos = new[] { new ParameterInfo("fc.weight", "fc", new long[] { 1 }, 1) };
+        StepRecord Step(int s, double loss) => new(s, loss, new[] { new GradientStats(1, 0.1, 0.01, 0.1, 0) }, infos);
+        var flat = Enumerable.Range(1, 30).Select(s => Step(s, 0.6931 + 1e-5 * (s % 2))).ToList();
+        Assert.True(Diagnoser.Diagnose(flat).Has(FindingKind.LossPlateau));
+        var converged = Enumerable.Range(1, 60).Select(s => Step(s, s < 30 ? 1.0 / s : 0.01)).ToList();
+        Assert.False(Diagnoser.Diagnose(converged).Has(FindingKind.LossPlateau));
+    }
+
+    [Fact]
+    public void Json_is_stable_and_round_trips_through_a_parser()
+    {
+        var (x, y) = Blobs();
+        torch.manual_seed(52);
+        var d = Train(Mlp(12, 16, () => Sigmoid()), x, y, steps: 10, lr: 0.05);
+        using var doc = JsonDocument.Parse(d.ToJson());
+        var root = doc.RootElement;
+        Assert.False(root.GetProperty("healthy").GetBoolean());
+        Assert.Equal(10, root.GetProperty("stepsAnalyzed").GetInt32());
+        Assert.Equal("fc1", root.GetProperty("layers")[0].GetProperty("layer").GetString());
+        var finding = root.GetProperty("findings").EnumerateArray().First(f => f.GetProperty("kind").GetString() == "VanishingGradients");
+        Assert.Equal("Critical", finding.GetProperty("severity").GetString());
+        Assert.True(finding.GetProperty("remedies")[0].TryGetProperty("detail", out _));
+    }
+
+    [Fact]
+    public void Invalid_thresholds_name_the_threshold()
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Diagnoser.Diagnose(Array.Empty<StepRecord>(), new DiagnosticThresholds { VanishingRatio = 2 }));
+        Assert.Equal("VanishingRatio", e.ParamName);
+    }
+}
