@@ -1,0 +1,36 @@
+using GradientHooks.Clipping;
+using TorchSharp;
+using Xunit;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace GradientHooks.Tests.Monitoring;
+
+public class NativeMemoryTests
+{
+    [Fact]
+    public void Monitored_guarded_steps_leave_the_live_tensor_count_constant_and_history_bounded()
+    {
+        var model = TestModels.Mlp();
+        var (x, y) = TestModels.Batch();
+        using var monitor = GradientMonitor.Attach(model, new MonitorOptions { HistoryLength = 20 });
+        var optimizer = monitor.Guard(torch.optim.Adam(model.parameters(), 1e-3), Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0), Clip.Adaptive(), Clip.Unitwise(), Clip.ZScore()));
+        void Step()
+        {
+            using var scope = torch.NewDisposeScope();
+            optimizer.zero_grad();
+            var loss = functional.cross_entropy(model.call(x), y);
+            loss.backward();
+            monitor.Capture(loss);
+            optimizer.step();
+        }
+        for (int i = 0; i < 30; i++) Step();
+        long live = torch.Tensor.TotalCount;
+        for (int i = 0; i < 200; i++) Step();
+        Assert.Equal(live, torch.Tensor.TotalCount);
+        Assert.Equal(20, monitor.History.Count);
+        Assert.Equal(230, monitor.History[^1].Step);
+        monitor.Diagnose();
+        Assert.Equal(live, torch.Tensor.TotalCount);
+    }
+}
