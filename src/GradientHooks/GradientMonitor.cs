@@ -108,6 +108,9 @@ public sealed class GradientMonitor : IDisposable
     /// <summary>Number of activation modules with a forward hook.</summary>
     public int HookedActivationCount => _activations?.Count ?? 0;
 
+    /// <summary>Errors raised inside activation hooks (e.g. an output that is not a tensor of rank ≥ 1); the module's statistics are switched off, the forward pass is never interrupted.</summary>
+    public IReadOnlyList<string> ActivationHookErrors => _activations?.Errors ?? (IReadOnlyList<string>)Array.Empty<string>();
+
     /// <summary>Captured steps, oldest first, at most <see cref="MonitorOptions.HistoryLength"/>. Holds full steps and any step with NaN/Inf.</summary>
     public IReadOnlyList<StepRecord> History => _history;
 

@@ -23,6 +23,19 @@ internal static class TestModels
             ("fc3", Linear(hidden, output)));
     }
 
+    /// <summary>A deep MLP: fc1, act1, ..., fc{depth-1}, act{depth-1}, fc{depth}.</summary>
+    public static Sequential Deep(int depth, int width, Func<Module<Tensor, Tensor>> activation, int input = 2, int classes = 2)
+    {
+        var layers = new List<(string, Module<Tensor, Tensor>)>();
+        for (int i = 1; i < depth; i++)
+        {
+            layers.Add(($"fc{i}", Linear(i == 1 ? input : width, width)));
+            layers.Add(($"act{i}", activation()));
+        }
+        layers.Add(($"fc{depth}", Linear(width, classes)));
+        return Sequential(layers);
+    }
+
     public static (Tensor X, Tensor Y) Batch(int seed = 2, int batch = 32, int input = 8, int classes = 3)
     {
         torch.manual_seed(seed);

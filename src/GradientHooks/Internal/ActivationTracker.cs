@@ -26,6 +26,7 @@ internal sealed class ActivationTracker : IDisposable
         public required Action Remove;
         public Tensor? Latest;   // [2] counts on the output's device, outside every dispose scope
         public (long First, long Second) Denominators;
+        public bool Failed;
     }
 
     public ActivationTracker(double saturationDerivativeFraction)
@@ -56,7 +57,7 @@ internal sealed class ActivationTracker : IDisposable
                     Family = rect ? ActivationFamily.Rectifier : ActivationFamily.Saturating,
                     Remove = () => { },
                 };
-                var handle = hookable.register_forward_hook((m, input, output) => { OnForward(entry, m, output); return null!; });
+                var handle = hookable.register_forward_hook((m, input, output) => { SafeOnForward(entry, m, output); return null!; });
                 entry.Remove = handle.remove;
                 _entries.Add(entry);
             }
@@ -65,6 +66,23 @@ internal sealed class ActivationTracker : IDisposable
         {
             Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Errors raised inside hooks, one per module; that module's statistics are off from then on.</summary>
+    public List<string> Errors { get; } = new();
+
+    /// <summary>A monitoring hook must never break the user's forward pass: an error disables the module's statistics and is recorded.</summary>
+    private void SafeOnForward(Entry entry, Module module, Tensor output)
+    {
+        if (entry.Failed) return;
+        try { OnForward(entry, module, output); }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            entry.Failed = true;
+            entry.Latest?.Dispose();
+            entry.Latest = null;
+            Errors.Add($"{entry.Name} ({entry.TypeName}): {e.Message}");
         }
     }
 

@@ -15,18 +15,6 @@ namespace GradientHooks.Tests.Diagnostics;
 /// <summary>The seed's cases, reproduced on small seeded models.</summary>
 public class DiagnosisTests(ITestOutputHelper output)
 {
-    private static Sequential Mlp(int depth, int width, Func<Module<Tensor, Tensor>> activation, int input = 2, int classes = 2)
-    {
-        var layers = new List<(string, Module<Tensor, Tensor>)>();
-        for (int i = 1; i < depth; i++)
-        {
-            layers.Add(($"fc{i}", Linear(i == 1 ? input : width, width)));
-            layers.Add(($"act{i}", activation()));
-        }
-        layers.Add(($"fc{depth}", Linear(width, classes)));
-        return Sequential(layers);
-    }
-
     /// <summary>Two Gaussian blobs: an easy task.</summary>
     private static (Tensor X, Tensor Y) Blobs(int n = 256)
     {
@@ -58,7 +46,7 @@ public class DiagnosisTests(ITestOutputHelper output)
     {
         var (x, y) = Blobs();
         torch.manual_seed(52);
-        var d = Train(Mlp(15, 32, () => Sigmoid()), x, y, steps: 30, lr: 0.05);
+        var d = Train(TestModels.Deep(15, 32, () => Sigmoid()), x, y, steps: 30, lr: 0.05);
         output.WriteLine(d.ToString());
         var f = d.Findings.Single(f => f.Kind == FindingKind.VanishingGradients);
         Assert.Equal(Severity.Critical, f.Severity);
@@ -75,7 +63,7 @@ public class DiagnosisTests(ITestOutputHelper output)
     {
         var (x, y) = Blobs();
         torch.manual_seed(52);
-        var model = Normalization.InsertBatchNorm(ActivationSwap.Replace(Mlp(15, 32, () => Sigmoid()), Activation.Sigmoid, Activation.ReLU));
+        var model = Normalization.InsertBatchNorm(ActivationSwap.Replace(TestModels.Deep(15, 32, () => Sigmoid()), Activation.Sigmoid, Activation.ReLU));
         Init.Apply(model, InitScheme.HeNormal);
         var d = Train(model, x, y, steps: 30, lr: 0.05);
         output.WriteLine(d.ToString());
@@ -87,7 +75,7 @@ public class DiagnosisTests(ITestOutputHelper output)
     {
         var (x, y) = Blobs();
         torch.manual_seed(53);
-        var d = Train(Mlp(3, 16, () => ReLU()), x, y, steps: 60, lr: 1e-2, adam: true);
+        var d = Train(TestModels.Deep(3, 16, () => ReLU()), x, y, steps: 60, lr: 1e-2, adam: true);
         output.WriteLine(d.ToString());
         Assert.True(d.IsHealthy, d.ToString());
         Assert.DoesNotContain(d.Findings, f => f.Severity >= Severity.Warning);
@@ -98,7 +86,7 @@ public class DiagnosisTests(ITestOutputHelper output)
     {
         var (x, y) = Blobs();
         torch.manual_seed(54);
-        var model = Mlp(10, 32, () => ReLU());
+        var model = TestModels.Deep(10, 32, () => ReLU());
         using (torch.no_grad()) foreach (var (name, p) in model.named_parameters()) if (name.EndsWith("weight")) p.mul_(4);
         var d = Train(model, x, y, steps: 20, lr: 0.01);
         output.WriteLine(d.ToString());
@@ -112,7 +100,7 @@ public class DiagnosisTests(ITestOutputHelper output)
     {
         var (x, y) = Blobs();
         torch.manual_seed(55);
-        var d = Train(Mlp(6, 32, () => ReLU()), x, y, steps: 40, lr: 3.0);
+        var d = Train(TestModels.Deep(6, 32, () => ReLU()), x, y, steps: 40, lr: 3.0);
         output.WriteLine(d.ToString());
         var f = d.Findings.Single(f => f.Kind == FindingKind.ExplodingGradients);
         Assert.Equal(Severity.Critical, f.Severity);
@@ -140,7 +128,7 @@ public class DiagnosisTests(ITestOutputHelper output)
     {
         var (x, y) = Blobs();
         torch.manual_seed(56);
-        var model = Mlp(4, 32, () => ReLU());
+        var model = TestModels.Deep(4, 32, () => ReLU());
         using (torch.no_grad())
             foreach (var (name, p) in model.named_parameters())
                 if (name is "fc2.bias") p.fill_(-10);
@@ -157,7 +145,7 @@ public class DiagnosisTests(ITestOutputHelper output)
     {
         var (x, y) = Blobs();
         torch.manual_seed(57);
-        var model = Mlp(3, 16, () => ReLU());
+        var model = TestModels.Deep(3, 16, () => ReLU());
         var target = model.named_parameters().First(p => p.name == "fc2.weight").parameter;
         var d = Train(model, x, y, steps: 12, lr: 0.01, clipping: Clip.SkipNonFinite(),
             beforeStep: i => { if (i == 6) using (torch.no_grad()) target.grad![3, 4] = float.NaN; });
@@ -194,7 +182,7 @@ public class DiagnosisTests(ITestOutputHelper output)
     {
         var (x, y) = Blobs();
         torch.manual_seed(52);
-        var d = Train(Mlp(12, 16, () => Sigmoid()), x, y, steps: 10, lr: 0.05);
+        var d = Train(TestModels.Deep(12, 16, () => Sigmoid()), x, y, steps: 10, lr: 0.05);
         using var doc = JsonDocument.Parse(d.ToJson());
         var root = doc.RootElement;
         Assert.False(root.GetProperty("healthy").GetBoolean());

@@ -13,17 +13,7 @@ public class DeepSigmoidRemedyTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int Depth = 20, Width = 32;
 
-    private static Sequential DeepSigmoid()
-    {
-        var layers = new List<(string, Module<Tensor, Tensor>)>();
-        for (int i = 1; i < Depth; i++)
-        {
-            layers.Add(($"fc{i}", Linear(i == 1 ? 2 : Width, Width)));
-            layers.Add(($"act{i}", Sigmoid()));
-        }
-        layers.Add(($"fc{Depth}", Linear(Width, 2)));
-        return Sequential(layers);
-    }
+    private static Sequential DeepSigmoid() => TestModels.Deep(Depth, Width, () => Sigmoid());
 
     /// <summary>XOR of the signs of two coordinates: not linearly separable, easy for a working deep net.</summary>
     private static (Tensor X, Tensor Y) Xor()

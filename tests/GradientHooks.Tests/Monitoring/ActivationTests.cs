@@ -61,7 +61,7 @@ public class ActivationTests
         var model = TestModels.Mlp();
         var monitor = GradientMonitor.Attach(model);
         Assert.Equal(2, monitor.HookedActivationCount);
-        var act1 = (TorchSharp.Modules.ReLU)model.named_children().ElementAt(1).module;
+        var act1 = model.named_children().ElementAt(1).module;
         Assert.Equal(1, PostHookCount(act1));
         monitor.Dispose();
         Assert.Equal(0, PostHookCount(act1));
@@ -80,6 +80,31 @@ public class ActivationTests
         TestModels.Backward(model, x, y);
         Assert.Empty(monitor.Capture().Activations);
         model.train();
+    }
+
+    [Fact]
+    public void A_failing_hook_never_breaks_the_forward_pass_and_is_reported()
+    {
+        // A module the tracker takes for a ReLU but whose output is complex: sign() and amax() are not defined for
+        // complex tensors, so the statistics fail inside the hook.
+        var odd = new ReLU();
+        var model = Sequential(("fc", Linear(3, 2)), ("act", odd));
+        using var monitor = GradientMonitor.Attach(model);
+        Tensor y;
+        using (torch.no_grad()) y = model.call(torch.randn(4, 3));
+        Assert.Equal(ScalarType.ComplexFloat32, y.dtype);
+        var error = Assert.Single(monitor.ActivationHookErrors);
+        Assert.StartsWith("act (ReLU):", error);
+        model.call(torch.randn(4, 3));                                  // still works, no second report
+        Assert.Single(monitor.ActivationHookErrors);
+    }
+
+    /// <summary>Named like TorchSharp's ReLU on purpose; returns x + ix.</summary>
+    private sealed class ReLU : Module<Tensor, Tensor>
+    {
+        public ReLU() : base(nameof(ReLU)) { }
+
+        public override Tensor forward(Tensor x) => torch.complex(x, x);
     }
 
     private static int PostHookCount(Module module)
