@@ -23,6 +23,11 @@ public static class Interleaved
         variants.Add(Monitored("Capture, Every = 10, no NaN check", new MonitorOptions { Every = 10, CheckNonFiniteEveryStep = false, TrackActivations = false, TrackUpdates = false }));
         variants.Add(Monitored("Capture + activation hooks", new MonitorOptions { TrackUpdates = false }));
         variants.Add(Monitored("Capture + update ratios", new MonitorOptions { TrackActivations = false }));
+        var tb = new ReferenceMlp();
+        var tbMonitor = GradientMonitor.Attach(tb.Model, new MonitorOptions { TrackActivations = false, TrackUpdates = false });
+        var tbDir = Path.Combine(Path.GetTempPath(), "gradienthooks-bench-tb", Guid.NewGuid().ToString("N"));
+        var tbSink = GradientHooks.Reporting.TensorBoardSink.Attach(tbMonitor, tbDir, new GradientHooks.Reporting.TensorBoardOptions { HistogramEvery = 0 });
+        variants.Add(("Capture + TensorBoardSink (scalars every step)", () => { tb.ForwardBackward(); tbMonitor.Capture(); tb.Optimizer.step(); }));
         var g = new ReferenceMlp();
         var gm = GradientMonitor.Attach(g.Model, new MonitorOptions { TrackActivations = false, TrackUpdates = false });
         g.Optimizer = gm.Guard(g.Optimizer, Clip.GlobalNorm(1e9));
@@ -40,6 +45,8 @@ public static class Interleaved
                 }
                 if (r >= 0) samples[v].Add(sw.Elapsed.TotalMilliseconds / stepsPerBlock);
             }
+        tbSink.Dispose();
+        Directory.Delete(tbDir, recursive: true);
         double baseline = Median(samples[0]);
         Console.WriteLine($"| variant | median ms/step | ratio to bare | ratio to clip_grad_norm_ |");
         Console.WriteLine("|---|---:|---:|---:|");

@@ -30,6 +30,11 @@ public static class Profile
         Time("update snapshot", () => updates.Snapshot(dummy));
         Time("update snapshot+complete", () => { updates.Snapshot(dummy); updates.Complete(); });
         Time("exact update snapshot+complete", () => { exactUpdates.Snapshot(dummy); exactUpdates.Complete(); });
+        var dir = Path.Combine(Path.GetTempPath(), "gradienthooks-profile-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        using (var events = new GradientHooks.Reporting.EventFileWriter(dir, TimeSpan.FromSeconds(1)))
+            Time("12 buffered TensorBoard scalars", () => { for (int i = 0; i < 12; i++) events.Scalar("grad_norm/fc1", 0.5, 10, 1.7e9); });
+        Directory.Delete(dir, recursive: true);
     }
 
     private static void Time(string name, Action action)

@@ -196,13 +196,14 @@ public sealed class GradientMonitor : IDisposable
             NonFiniteParameters = NonFiniteNames(stats),
             MissingGradients = MissingNamesOrEmpty(),
             Activations = activations,
+            Time = DateTimeOffset.UtcNow,
         };
     }
 
     private StepRecord CaptureLight(long step, double? loss, Tensor? lossTensor)
     {
         if (lossTensor is not null) loss = lossTensor.detach().to_type(ScalarType.Float64).cpu().item<double>();
-        return new StepRecord(step, loss, Array.Empty<GradientStats>(), Parameters) { MissingGradients = MissingNamesOrEmpty() };
+        return new StepRecord(step, loss, Array.Empty<GradientStats>(), Parameters) { MissingGradients = MissingNamesOrEmpty(), Time = DateTimeOffset.UtcNow };
     }
 
     private IReadOnlyList<string> NonFiniteNames(GradientStats[] stats)

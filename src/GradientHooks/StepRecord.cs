@@ -14,6 +14,9 @@ public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientS
 {
     private IReadOnlyList<LayerStats>? _layers;
 
+    /// <summary>When the step was captured (UTC).</summary>
+    public DateTimeOffset Time { get; init; }
+
     /// <summary>True when <see cref="Gradients"/> holds statistics for every parameter (a full capture).</summary>
     public bool IsFull => Gradients.Count == Parameters.Count && Gradients.Count > 0;
 

@@ -1,0 +1,66 @@
+using System.Globalization;
+
+namespace GradientHooks.Reporting;
+
+/// <summary>
+/// Writes one CSV row per parameter per captured step, with a header: <c>step, time, loss, parameter, layer, count,
+/// sum, sum_of_squares, norm, mean, rms, max_abs, non_finite, update_ratio, total_norm, clipped, skipped</c>.
+/// Numbers use the invariant culture ("R" round-trip format; NaN and ±Infinity as .NET writes them); unknown
+/// values are empty. Flushed after every step, so a crash loses at most the step being written.
+/// </summary>
+/// <example><code>using var csv = CsvSink.Attach(monitor, "runs/mlp/gradients.csv");</code></example>
+public sealed class CsvSink : IDisposable
+{
+    private readonly GradientMonitor _monitor;
+    private readonly StreamWriter _file;
+    private bool _disposed;
+
+    private CsvSink(GradientMonitor monitor, StreamWriter file, string path)
+    {
+        _monitor = monitor;
+        _file = file;
+        Path = path;
+        _file.WriteLine(string.Join(",", ParameterRow.Columns));
+        _file.Flush();
+        monitor.StepCaptured += OnStep;
+    }
+
+    /// <summary>Attaches a sink writing to <paramref name="path"/> (created or truncated; its folder is created).</summary>
+    /// <exception cref="ArgumentException">The file cannot be created: the message names it.</exception>
+    public static CsvSink Attach(GradientMonitor monitor, string path)
+    {
+        ArgumentNullException.ThrowIfNull(monitor);
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        var file = LogDirectory.CreateFile(path, nameof(path), nameof(CsvSink));
+        return new CsvSink(monitor, file, System.IO.Path.GetFullPath(path));
+    }
+
+    /// <summary>The file written.</summary>
+    public string Path { get; }
+
+    private void OnStep(StepRecord r)
+    {
+        foreach (var row in ParameterRow.Of(r))
+        {
+            var s = row.Stats;
+            _file.WriteLine(string.Join(",",
+                row.Step.ToString(CultureInfo.InvariantCulture), row.Time.UtcDateTime.ToString("O"), N(row.Loss), Quote(row.Parameter), Quote(row.Layer),
+                s.Count.ToString(CultureInfo.InvariantCulture), N(s.Sum), N(s.SumOfSquares), N(s.Norm), N(s.Mean), N(s.Rms), N(s.MaxAbs),
+                s.NonFiniteCount.ToString(CultureInfo.InvariantCulture), N(row.UpdateRatio), N(row.TotalNorm), B(row.Clipped), B(row.Skipped)));
+        }
+        _file.Flush();
+    }
+
+    private static string N(double? v) => v is double d ? d.ToString("R", CultureInfo.InvariantCulture) : "";
+    private static string B(bool? v) => v is bool b ? (b ? "true" : "false") : "";
+    private static string Quote(string s) => s.IndexOfAny(new[] { ',', '"', '\n' }) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
+
+    /// <summary>Detaches from the monitor and closes the file.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _monitor.StepCaptured -= OnStep;
+        _file.Dispose();
+    }
+}
