@@ -37,6 +37,17 @@ internal sealed class EventFileWriter : IDisposable
         Append(e);
     }
 
+    /// <summary>Appends a histogram event: equal-width buckets whose right edges are <paramref name="limits"/>.</summary>
+    public void Histogram(string tag, GradientStats stats, double min, double max, double[] limits, double[] counts, long step, double wallTime)
+    {
+        var h = new Tensorboard.HistogramProto { Min = min, Max = max, Num = stats.Count, Sum = stats.Sum, SumSquares = stats.SumOfSquares };
+        h.BucketLimit.AddRange(limits);
+        h.Bucket.AddRange(counts);
+        var e = new Tensorboard.Event { Step = step, WallTime = wallTime, Summary = new Tensorboard.Summary() };
+        e.Summary.Value.Add(new Tensorboard.Summary.Types.Value { Tag = tag, Histo = h });
+        Append(e);
+    }
+
     private void Append(Tensorboard.Event e)
     {
         var data = e.ToByteArray();

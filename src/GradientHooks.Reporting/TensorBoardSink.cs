@@ -13,9 +13,10 @@ namespace GradientHooks.Reporting;
 /// gradient histograms every <see cref="TensorBoardOptions.HistogramEvery"/> steps; the diagnosis as text.
 /// <para>
 /// SummaryWriter opens, appends to and closes its file for every value (about 55 µs each here), so the per-step
-/// scalars go to a second event file in the same folder that stays open and is written in batches (every
-/// <see cref="TensorBoardOptions.FlushInterval"/>; TensorBoard reads every event file of a run folder), while
-/// histograms and text go through SummaryWriter on a background thread. <see cref="Flush"/> writes everything
+/// scalars and histograms go to a second event file in the same folder that stays open and is written in batches
+/// (every <see cref="TensorBoardOptions.FlushInterval"/>; TensorBoard reads every event file of a run folder), while
+/// text goes through SummaryWriter on a background thread. Histograms are counted on the gradients' device with
+/// <c>histc</c> (30 equal buckets over ±max|g|), never by copying the gradients. <see cref="Flush"/> writes everything
 /// out. The first event's wall time, which TorchSharp writes in .NET ticks, is repaired to Unix seconds.
 /// </para>
 /// </summary>
@@ -80,7 +81,7 @@ public sealed class TensorBoardSink : IDisposable
         int step = checked((int)r.Step);
         long wall = r.Time.ToUnixTimeSeconds();
         if (r.Step % _options.ScalarEvery == 0) WriteScalars(_scalars, r, r.Time.ToUnixTimeMilliseconds() / 1000.0);
-        if (_options.HistogramEvery > 0 && r.IsFull && r.Step % _options.HistogramEvery == 0) EnqueueHistograms(step, wall);
+        if (_options.HistogramEvery > 0 && r.IsFull && r.Step % _options.HistogramEvery == 0) WriteHistograms(r, r.Time.ToUnixTimeMilliseconds() / 1000.0);
         if (_options.DiagnoseEvery > 0 && r.Step % _options.DiagnoseEvery == 0)
         {
             var text = Markdown(_monitor.Diagnose());
@@ -117,22 +118,40 @@ public sealed class TensorBoardSink : IDisposable
         }
     }
 
-    /// <summary>Copies every gradient (detached, off every dispose scope) for the writer thread, which histograms and frees them.</summary>
-    private void EnqueueHistograms(int step, long wall)
+    /// <summary>
+    /// Gradient histograms computed on the gradients' device: each gradient scaled to [−B, B] with B = bins/2 (so
+    /// that <c>histc</c>'s integer bounds give exact equal-width buckets over [−max|g|, max|g|]), counted with
+    /// <c>histc</c>, all parameters' counts brought to .NET in one transfer. Count, sum and sum of squares come from
+    /// the step's statistics. Only on every <see cref="TensorBoardOptions.HistogramEvery"/>-th full step.
+    /// </summary>
+    private void WriteHistograms(StepRecord r, double wall)
     {
-        var copies = new List<(string, Tensor)>();
+        const int bins = 30, half = bins / 2;
+        var names = new List<(string Name, GradientStats Stats)>();
+        double[] counts;
+        using (var scope = torch.NewDisposeScope())
         using (torch.no_grad())
+        {
+            var parts = new List<Tensor>();
             for (int i = 0; i < _monitor.Parameters.Count; i++)
             {
-                using var g = _monitor.TrainableParameters[i].grad;
-                if (g is null || g.numel() == 0) continue;
-                copies.Add((_monitor.Parameters[i].Name, g.detach().to(torch.CPU).clone().DetachFromDisposeScope()));
+                var s = r.Gradients[i];
+                var g = _monitor.TrainableParameters[i].grad;
+                if (g is null || s.Count == 0 || !double.IsFinite(s.MaxAbs)) continue;
+                double scale = s.MaxAbs > 0 ? half / s.MaxAbs : 1;
+                parts.Add(torch.histc(g.reshape(-1) * scale, bins, -half, half).to_type(ScalarType.Float64));
+                names.Add((_monitor.Parameters[i].Name, s));
             }
-        Enqueue(w =>
+            if (parts.Count == 0) return;
+            counts = torch.cat(parts).cpu().data<double>().ToArray();
+        }
+        for (int k = 0; k < names.Count; k++)
         {
-            foreach (var (name, t) in copies)
-                using (t) w.add_histogram($"grad/{name}", t, step, walltime: wall);
-        });
+            var (name, stats) = names[k];
+            double m = stats.MaxAbs > 0 ? stats.MaxAbs : 1, width = 2 * m / bins;
+            var limits = Enumerable.Range(1, bins).Select(j => -m + j * width).ToArray();
+            _scalars.Histogram($"grad/{name}", stats, -stats.MaxAbs, stats.MaxAbs, limits, counts.AsSpan(k * bins, bins).ToArray(), r.Step, wall);
+        }
     }
 
     private void Enqueue(Action<SummaryWriter> write)
@@ -146,7 +165,12 @@ public sealed class TensorBoardSink : IDisposable
     {
         foreach (var write in _queue.GetConsumingEnumerable())
         {
-            try { write(_writer); }
+            try
+            {
+                // SummaryWriter makes tensors of its own (text and histogram summaries): free them here, not at GC.
+                using var scope = torch.NewDisposeScope();
+                write(_writer);
+            }
             catch (Exception e) { lock (_errors) if (_errors.Count < 100) _errors.Add(e.Message); }
             finally
             {

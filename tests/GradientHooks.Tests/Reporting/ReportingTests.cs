@@ -87,6 +87,12 @@ public sealed class ReportingTests : IDisposable
         Assert.Contains(events, e => e.Step == 3 && e.Values.Any(v => v.Tag == "update_ratio/fc2"));
         var histogramSteps = events.Where(e => e.Values.Any(v => v.Tag == "grad/fc1.weight" && v.HasHistogram)).Select(e => e.Step).ToList();
         Assert.Equal(new long[] { 5, 10 }, histogramSteps);
+        var histogram = events.Single(e => e.Step == 5 && e.Values.Any(v => v.Tag == "grad/fc1.weight")).Values.Single(v => v.Tag == "grad/fc1.weight");
+        long elements = monitor.Parameters[0].Count;
+        Assert.Equal(elements, histogram.HistogramNum);
+        Assert.Equal(30, histogram.Buckets!.Length);
+        Assert.Equal(elements, histogram.Buckets.Sum());                  // every element lands in a bucket
+        Assert.True(histogram.Buckets[0] > 0 || histogram.Buckets[^1] > 0, "the extreme value sits in an end bucket");
         var diagnosis = events.SelectMany(e => e.Values).Single(v => v.Tag == "diagnosis/text_summary" || v.Tag == "diagnosis");
         Assert.Contains("Gradient diagnosis", diagnosis.Text);
     }

@@ -9,7 +9,7 @@ namespace GradientHooks.Tests.Reporting;
 /// </summary>
 internal static class TfRecords
 {
-    public sealed record Value(string Tag, float? Simple, bool HasHistogram, string? Text);
+    public sealed record Value(string Tag, float? Simple, bool HasHistogram, string? Text, double HistogramNum = 0, double[]? Buckets = null);
     public sealed record Event(double WallTime, long Step, string? FileVersion, IReadOnlyList<Value> Values);
 
     public static List<Event> Read(string path)
@@ -64,16 +64,24 @@ internal static class TfRecords
 
     private static Value DecodeValue(byte[] data)
     {
-        string tag = ""; float? simple = null; bool histo = false; string? text = null;
+        string tag = ""; float? simple = null; bool histo = false; string? text = null; double num = 0; double[]? buckets = null;
         foreach (var (field, wire, raw, _) in Fields(data))
         {
             if (field == 1 && wire == 2) tag = Encoding.UTF8.GetString(raw);
             else if (field == 2 && wire == 5) simple = BitConverter.ToSingle(raw);
-            else if (field == 5 && wire == 2) histo = true;
+            else if (field == 5 && wire == 2)
+            {
+                histo = true;   // HistogramProto: num = 3 (double), bucket = 7 (packed doubles)
+                foreach (var (f, w, v, _) in Fields(raw))
+                {
+                    if (f == 3 && w == 1) num = BitConverter.ToDouble(v);
+                    if (f == 7 && w == 2) buckets = Enumerable.Range(0, v.Length / 8).Select(i => BitConverter.ToDouble(v, 8 * i)).ToArray();
+                }
+            }
             else if (field == 8 && wire == 2)   // TensorProto: string_val = 8
                 foreach (var (f, w, v, _) in Fields(raw)) if (f == 8 && w == 2) text = Encoding.UTF8.GetString(v);
         }
-        return new Value(tag, simple, histo, text);
+        return new Value(tag, simple, histo, text, num, buckets);
     }
 
     private static IEnumerable<(int Field, int Wire, byte[] Raw, ulong Number)> Fields(byte[] data)
