@@ -12,8 +12,8 @@ internal sealed class DiagnosisContext
         var full = history.Where(r => r.IsFull && !r.HasNonFinite).ToList();
         Window = full.Skip(Math.Max(0, full.Count - thresholds.Window)).ToList();
         Layers = SummarizeLayers(Window);
-        var losses = history.Where(r => r.Loss is double l && double.IsFinite(l)).Select(r => r.Loss!.Value).ToList();
-        FirstLoss = losses.Count > 0 ? losses[0] : null;
+        AllLosses = history.Where(r => r.Loss is double l && double.IsFinite(l)).Select(r => (r.Step, r.Loss!.Value)).ToList();
+        FirstLoss = AllLosses.Count > 0 ? AllLosses[0].Loss : null;
         WindowLosses = Window.Count > 0
             ? history.Where(r => r.Step >= Window[0].Step && r.Loss is double l && double.IsFinite(l)).Select(r => r.Loss!.Value).ToList()
             : new List<double>();
@@ -26,6 +26,9 @@ internal sealed class DiagnosisContext
     public IReadOnlyList<LayerSummary> Layers { get; }
     public IReadOnlyList<double> WindowLosses { get; }
     public double? FirstLoss { get; }
+
+    /// <summary>Every finite loss in the history, oldest first.</summary>
+    public IReadOnlyList<(long Step, double Loss)> AllLosses { get; }
     public bool Recurrent { get; }
 
     /// <summary>Median of each activation module's statistic over the window, in module order.</summary>

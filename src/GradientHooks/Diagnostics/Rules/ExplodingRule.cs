@@ -27,20 +27,21 @@ internal sealed class ExplodingRule : IDiagnosticRule
                 evidence.Add($"total gradient norm grows ×{Math.Exp(slope):0.###} per step (doubling every {Math.Log(2) / slope:0.#} steps, R² {r2:0.00}), ×{rise:0.0e+0} over steps {points[0].Item1}–{points[^1].Item1}; threshold: doubling within {t.GrowthDoublingSteps} steps");
                 severity = Severity.Critical;
             }
-            // A spike is judged against the running median of the steps before it, so norms that fall as training
-            // converges are never spikes.
-            var spikes = new List<(long Step, double Norm, double Median)>();
-            for (int i = SpikeLookback / 2; i < points.Count; i++)
-            {
-                double running = DiagnosisContext.Median(points.Skip(Math.Max(0, i - SpikeLookback)).Take(Math.Min(i, SpikeLookback)).Select(p => Math.Exp(p.Item2)));
-                double norm = Math.Exp(points[i].Item2);
-                if (norm > t.SpikeFactor * running) spikes.Add(((long)points[i].Item1, norm, running));
-            }
-            if (spikes.Count > 0)
-            {
-                var worst = spikes.MaxBy(s => s.Norm / s.Median);
-                evidence.Add($"{spikes.Count} spike(s) above {t.SpikeFactor}× the running median of the previous {SpikeLookback} steps; largest {worst.Norm:0.00e+0} at step {worst.Step} ({worst.Norm / worst.Median:0}× its median {worst.Median:0.00e+0})");
-            }
+        }
+        // Spikes anywhere in the history (not only the window): an explosion the model never recovered from must
+        // still be reported after the norms have settled. Each norm is judged against the running median of the
+        // steps before it, so norms that fall as training converges are never spikes.
+        var all = c.History.Where(r => r.IsFull && double.IsFinite(r.TotalNorm) && r.TotalNorm > 0).Select(r => (Step: r.Step, Norm: r.Clipping?.NormBefore ?? r.TotalNorm)).ToList();
+        var spikes = new List<(long Step, double Norm, double Median)>();
+        for (int i = SpikeLookback / 2; i < all.Count; i++)
+        {
+            double running = DiagnosisContext.Median(all.Skip(Math.Max(0, i - SpikeLookback)).Take(Math.Min(i, SpikeLookback)).Select(p => p.Norm));
+            if (all[i].Norm > t.SpikeFactor * running) spikes.Add((all[i].Step, all[i].Norm, running));
+        }
+        if (spikes.Count > 0)
+        {
+            var worst = spikes.MaxBy(s => s.Norm / s.Median);
+            evidence.Add($"{spikes.Count} spike(s) above {t.SpikeFactor}× the running median of the previous {SpikeLookback} steps (first at step {spikes[0].Step}); largest {worst.Norm:0.00e+0} at step {worst.Step} ({worst.Norm / worst.Median:0}× its median {worst.Median:0.00e+0})");
         }
         // Growth that ends in NaN/Inf: too few finite steps for a fit, but the rise before the first bad step says it.
         var firstBad = c.History.FirstOrDefault(r => r.HasNonFinite);

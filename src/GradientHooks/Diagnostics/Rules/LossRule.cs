@@ -13,13 +13,18 @@ internal sealed class LossRule : IDiagnosticRule
         double mean = losses.Average();
         double roughness = Enumerable.Range(1, losses.Count - 1).Average(i => Math.Abs(losses[i] - losses[i - 1])) / Math.Max(Math.Abs(mean), 1e-12);
 
-        if (roughness > t.OscillationRelativeChange || late > t.RisingLossFactor * early)
+        // Divergence: the loss now sits far above the best it reached earlier in the history.
+        var best = c.AllLosses.MinBy(p => p.Loss);
+        bool diverged = best.Loss > 0 && late > t.RisingLossFactor * best.Loss && best.Step < c.Window[0].Step;
+        bool rising = late > t.RisingLossFactor * early;
+        if (roughness > t.OscillationRelativeChange || rising || diverged)
         {
             var evidence = new List<string>();
             if (roughness > t.OscillationRelativeChange) evidence.Add($"mean step-to-step loss change is {roughness:P0} of the mean loss {mean:0.####} (threshold {t.OscillationRelativeChange:P0})");
-            if (late > t.RisingLossFactor * early) evidence.Add($"median loss rose from {early:0.####} to {late:0.####} (×{late / early:0.0}; threshold ×{t.RisingLossFactor})");
+            if (rising) evidence.Add($"median loss rose from {early:0.####} to {late:0.####} within the window (×{late / early:0.0}; threshold ×{t.RisingLossFactor})");
+            if (diverged) evidence.Add($"the loss is now {late:0.####}, ×{late / best.Loss:0.0} its best {best.Loss:0.####} at step {best.Step} (threshold ×{t.RisingLossFactor})");
             yield return new Finding(FindingKind.LossOscillation, Severity.Warning,
-                late > t.RisingLossFactor * early ? "The loss is rising." : "The loss oscillates strongly from step to step.",
+                diverged || rising ? "The loss is rising: training has diverged from its best point." : "The loss oscillates strongly from step to step.",
                 Array.Empty<string>(), evidence, new List<Remedy> { Remedies.LowerLearningRate, Remedies.GlobalNormClipping });
             yield break;
         }

@@ -1,0 +1,67 @@
+using System.Diagnostics;
+using GradientHooks.Clipping;
+using RnnTextClipping;
+using TorchSharp;
+using Xunit;
+
+namespace GradientHooks.Tests.Samples;
+
+public class RnnTextClippingTests
+{
+    private static readonly TrainingSettings Tiny = new() { Hidden = 32, SequenceLength = 16, BatchSize = 8, Steps = 40, EvaluateEvery = 10, LearningRate = 4.0 };
+
+    [Fact]
+    public void The_clipped_run_keeps_every_gradient_norm_within_the_limit_and_its_loss_falls()
+    {
+        var corpus = CharCorpus.Generate(length: 20_000, seed: 3);
+        var measured = new List<double>();
+        var result = CharRnnTrainer.Train(corpus, Tiny, "clipped", Clip.GlobalNorm(1.0),
+            afterStep: (_, model) => measured.Add(torch.nn.utils.clip_grad_norm_(model.parameters(), 1e30)));
+        Assert.Equal(40, measured.Count);
+        Assert.All(measured, n => Assert.True(n <= 1.0 * (1 + 1e-5), $"gradient norm after clipping {n}"));
+        Assert.True(result.Steps.Any(s => s.Clipping!.Clipped), "the settings should make clipping act");
+        var losses = result.Steps.Select(s => s.Loss!.Value).ToList();
+        Assert.True(losses.TakeLast(10).Average() < 0.8 * losses.Take(5).Average(), $"loss {losses.Take(5).Average():F3} -> {losses.TakeLast(10).Average():F3}");
+        Assert.Equal(4, result.Validation.Count);
+        Assert.True(result.FinalValidation < Math.Log(corpus.Vocabulary.Length));
+    }
+
+    [Fact]
+    public void Both_runs_start_from_the_same_weights()
+    {
+        var corpus = CharCorpus.Generate(length: 20_000, seed: 3);
+        var settings = Tiny with { Steps = 1 };
+        var a = CharRnnTrainer.Train(corpus, settings, "a", null);
+        var b = CharRnnTrainer.Train(corpus, settings, "b", Clip.GlobalNorm(1e9));
+        Assert.Equal(a.Steps[0].Loss, b.Steps[0].Loss);
+        Assert.Equal(a.Steps[0].TotalNorm, b.Steps[0].TotalNorm);
+    }
+
+    [Theory]
+    [InlineData("--text /nonexistent/corpus.txt", "does not exist")]
+    [InlineData("--text {empty}", "is empty")]
+    [InlineData("--text {short}", "characters; a batch of 32 sequences of 64 needs at least")]
+    [InlineData("--clip sometimes", "'sometimes' is not one of none, value, norm, adaptive, agc, zscore")]
+    [InlineData("--steps 0", "--steps must be a positive integer")]
+    public void Bad_input_is_one_clear_line_and_a_non_zero_exit(string arguments, string expected)
+    {
+        var dir = Directory.CreateTempSubdirectory("rnn-sample-").FullName;
+        File.WriteAllText(Path.Combine(dir, "empty.txt"), "");
+        File.WriteAllText(Path.Combine(dir, "short.txt"), "to be or not to be");
+        arguments = arguments.Replace("{empty}", Path.Combine(dir, "empty.txt")).Replace("{short}", Path.Combine(dir, "short.txt"));
+        var start = new ProcessStartInfo("dotnet", $"\"{Path.Combine(AppContext.BaseDirectory, "RnnTextClipping.dll")}\" {arguments} --out {Path.Combine(dir, "out")}")
+        {
+            RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false,
+        };
+        using var process = Process.Start(start)!;
+        string stderr = process.StandardError.ReadToEnd();
+        process.StandardOutput.ReadToEnd();
+        Assert.True(process.WaitForExit(60_000));
+        Assert.NotEqual(0, process.ExitCode);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(lines);
+        Assert.Contains(expected, lines[0]);
+        Assert.DoesNotContain("   at ", stderr);
+        Directory.Delete(dir, recursive: true);
+    }
+}
