@@ -16,10 +16,10 @@ public static class CharRnnTrainer
     /// Trains a fresh model (seeded, so every run starts from the same weights) with plain SGD and the given
     /// clipping policy behind <see cref="Clip.SkipNonFinite"/>; calls <paramref name="afterStep"/> after each step
     /// (the gradients are then still those the optimizer used) and lets <paramref name="runSteps"/> drive the loop
-    /// (for a progress display).
+    /// (monitor, number of steps, step body), e.g. through <c>TrainingProgress.Run</c>.
     /// </summary>
     public static RunResult Train(CharCorpus corpus, TrainingSettings s, string name, IClippingPolicy? clipping,
-        string? tensorboardDirectory = null, Action<int, CharRnn>? afterStep = null, Action<Action<int>>? runSteps = null)
+        string? tensorboardDirectory = null, Action<int, CharRnn>? afterStep = null, Action<GradientMonitor, int, Action<int>>? runSteps = null)
     {
         torch.manual_seed(s.Seed);
         var model = new CharRnn(s.Cell, corpus.Vocabulary.Length, s.Hidden);
@@ -50,7 +50,7 @@ public static class CharRnnTrainer
             afterStep?.Invoke(step, model);
         }
 
-        if (runSteps != null) runSteps(Step);
+        if (runSteps != null) runSteps(monitor, s.Steps, Step);
         else for (int step = 1; step <= s.Steps; step++) Step(step);
         Free(state);
         monitor.StepCaptured -= steps.Add;

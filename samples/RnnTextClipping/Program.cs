@@ -63,9 +63,8 @@ static int Run(CharCorpus corpus, TrainingSettings settings, string clipName, Di
     {
         if (runs.Count == 1 && policy is null) break;
         var folder = Path.Combine(output.FullName, "tensorboard", name.Replace(' ', '-').Replace('(', '_').Replace(')', '_').Replace('.', '_'));
-        RunResult? result = null;
-        result = CharRnnTrainer.Train(corpus, settings, name, policy, folder,
-            runSteps: body => Progress(name, settings.Steps, body));
+        var result = CharRnnTrainer.Train(corpus, settings, name, policy, folder,
+            runSteps: (monitor, steps, body) => TrainingProgress.Run(monitor, steps, body, name));
         runs.Add(result);
     }
 
@@ -101,25 +100,6 @@ static int Run(CharCorpus corpus, TrainingSettings settings, string clipName, Di
     };
     AnsiConsole.MarkupLine($"\n[bold]Output[/] in {Markup.Escape(output.FullName)}: {string.Join(", ", charts.Select(Path.GetFileName))}, tensorboard/ (tensorboard --logdir {Markup.Escape(Path.Combine(output.FullName, "tensorboard"))})");
     return 0;
-}
-
-static void Progress(string name, int steps, Action<int> body)
-{
-    if (Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
-    {
-        for (int step = 1; step <= steps; step++)
-        {
-            body(step);
-            if (step % Math.Max(1, steps / 10) == 0) Console.WriteLine($"{name}: step {step}/{steps}");
-        }
-        return;
-    }
-    AnsiConsole.Progress().AutoClear(false).Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-        .Start(ctx =>
-        {
-            var task = ctx.AddTask(Markup.Escape(name), maxValue: steps);
-            for (int step = 1; step <= steps; step++) { body(step); task.Increment(1); }
-        });
 }
 
 static IClippingPolicy? Policy(string name) => name switch
