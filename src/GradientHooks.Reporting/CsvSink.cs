@@ -11,44 +11,25 @@ namespace GradientHooks.Reporting;
 /// <example><code>using var csv = CsvSink.Attach(monitor, "runs/mlp/gradients.csv");</code></example>
 public sealed class CsvSink : IDisposable
 {
-    private readonly GradientMonitor _monitor;
-    private readonly StreamWriter _file;
-    private bool _disposed;
+    private readonly RowFile _file;
 
-    private CsvSink(GradientMonitor monitor, StreamWriter file, string path)
-    {
-        _monitor = monitor;
-        _file = file;
-        Path = path;
-        _file.WriteLine(string.Join(",", ParameterRow.Columns));
-        _file.Flush();
-        monitor.StepCaptured += OnStep;
-    }
+    private CsvSink(GradientMonitor monitor, string path) =>
+        _file = new RowFile(monitor, path, nameof(CsvSink), string.Join(",", ParameterRow.Columns), WriteRow);
 
     /// <summary>Attaches a sink writing to <paramref name="path"/> (created or truncated; its folder is created).</summary>
     /// <exception cref="ArgumentException">The file cannot be created: the message names it.</exception>
-    public static CsvSink Attach(GradientMonitor monitor, string path)
-    {
-        ArgumentNullException.ThrowIfNull(monitor);
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var file = LogDirectory.CreateFile(path, nameof(path), nameof(CsvSink));
-        return new CsvSink(monitor, file, System.IO.Path.GetFullPath(path));
-    }
+    public static CsvSink Attach(GradientMonitor monitor, string path) => new(monitor, path);
 
     /// <summary>The file written.</summary>
-    public string Path { get; }
+    public string Path => _file.Path;
 
-    private void OnStep(StepRecord r)
+    private static void WriteRow(StreamWriter file, ParameterRow row)
     {
-        foreach (var row in ParameterRow.Of(r))
-        {
-            var s = row.Stats;
-            _file.WriteLine(string.Join(",",
-                row.Step.ToString(CultureInfo.InvariantCulture), row.Time.UtcDateTime.ToString("O"), N(row.Loss), Quote(row.Parameter), Quote(row.Layer),
-                s.Count.ToString(CultureInfo.InvariantCulture), N(s.Sum), N(s.SumOfSquares), N(s.Norm), N(s.Mean), N(s.Rms), N(s.MaxAbs),
-                s.NonFiniteCount.ToString(CultureInfo.InvariantCulture), N(row.UpdateRatio), N(row.TotalNorm), B(row.Clipped), B(row.Skipped)));
-        }
-        _file.Flush();
+        var s = row.Stats;
+        file.WriteLine(string.Join(",",
+            row.Step.ToString(CultureInfo.InvariantCulture), row.Time.UtcDateTime.ToString("O"), N(row.Loss), Quote(row.Parameter), Quote(row.Layer),
+            s.Count.ToString(CultureInfo.InvariantCulture), N(s.Sum), N(s.SumOfSquares), N(s.Norm), N(s.Mean), N(s.Rms), N(s.MaxAbs),
+            s.NonFiniteCount.ToString(CultureInfo.InvariantCulture), N(row.UpdateRatio), N(row.TotalNorm), B(row.Clipped), B(row.Skipped)));
     }
 
     private static string N(double? v) => v is double d ? d.ToString("R", CultureInfo.InvariantCulture) : "";
@@ -56,11 +37,5 @@ public sealed class CsvSink : IDisposable
     private static string Quote(string s) => s.IndexOfAny(new[] { ',', '"', '\n' }) < 0 ? s : "\"" + s.Replace("\"", "\"\"") + "\"";
 
     /// <summary>Detaches from the monitor and closes the file.</summary>
-    public void Dispose()
-    {
-        if (_disposed) return;
-        _disposed = true;
-        _monitor.StepCaptured -= OnStep;
-        _file.Dispose();
-    }
+    public void Dispose() => _file.Dispose();
 }

@@ -10,63 +10,48 @@ namespace GradientHooks.Reporting;
 /// <example><code>using var log = JsonLinesSink.Attach(monitor, "runs/mlp/gradients.jsonl");</code></example>
 public sealed class JsonLinesSink : IDisposable
 {
-    private readonly GradientMonitor _monitor;
-    private readonly StreamWriter _file;
+    private readonly RowFile _file;
     private readonly MemoryStream _buffer = new();
     private readonly Utf8JsonWriter _json;
-    private bool _disposed;
 
-    private JsonLinesSink(GradientMonitor monitor, StreamWriter file, string path)
+    private JsonLinesSink(GradientMonitor monitor, string path)
     {
-        _monitor = monitor;
-        _file = file;
-        Path = path;
         _json = new Utf8JsonWriter(_buffer);
-        monitor.StepCaptured += OnStep;
+        _file = new RowFile(monitor, path, nameof(JsonLinesSink), header: null, WriteRow);
     }
 
     /// <summary>Attaches a sink writing to <paramref name="path"/> (created or truncated; its folder is created).</summary>
     /// <exception cref="ArgumentException">The file cannot be created: the message names it.</exception>
-    public static JsonLinesSink Attach(GradientMonitor monitor, string path)
-    {
-        ArgumentNullException.ThrowIfNull(monitor);
-        ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        var file = LogDirectory.CreateFile(path, nameof(path), nameof(JsonLinesSink));
-        return new JsonLinesSink(monitor, file, System.IO.Path.GetFullPath(path));
-    }
+    public static JsonLinesSink Attach(GradientMonitor monitor, string path) => new(monitor, path);
 
     /// <summary>The file written.</summary>
-    public string Path { get; }
+    public string Path => _file.Path;
 
-    private void OnStep(StepRecord r)
+    private void WriteRow(StreamWriter file, ParameterRow row)
     {
-        foreach (var row in ParameterRow.Of(r))
-        {
-            _buffer.SetLength(0);
-            _json.Reset(_buffer);
-            _json.WriteStartObject();
-            _json.WriteNumber("step", row.Step);
-            _json.WriteString("time", row.Time.UtcDateTime.ToString("O"));
-            Number("loss", row.Loss);
-            _json.WriteString("parameter", row.Parameter);
-            _json.WriteString("layer", row.Layer);
-            _json.WriteNumber("count", row.Stats.Count);
-            Number("sum", row.Stats.Sum);
-            Number("sum_of_squares", row.Stats.SumOfSquares);
-            Number("norm", row.Stats.Norm);
-            Number("mean", row.Stats.Mean);
-            Number("rms", row.Stats.Rms);
-            Number("max_abs", row.Stats.MaxAbs);
-            _json.WriteNumber("non_finite", row.Stats.NonFiniteCount);
-            Number("update_ratio", row.UpdateRatio);
-            Number("total_norm", row.TotalNorm);
-            Bool("clipped", row.Clipped);
-            Bool("skipped", row.Skipped);
-            _json.WriteEndObject();
-            _json.Flush();
-            _file.WriteLine(System.Text.Encoding.UTF8.GetString(_buffer.GetBuffer(), 0, (int)_buffer.Length));
-        }
-        _file.Flush();
+        _buffer.SetLength(0);
+        _json.Reset(_buffer);
+        _json.WriteStartObject();
+        _json.WriteNumber("step", row.Step);
+        _json.WriteString("time", row.Time.UtcDateTime.ToString("O"));
+        Number("loss", row.Loss);
+        _json.WriteString("parameter", row.Parameter);
+        _json.WriteString("layer", row.Layer);
+        _json.WriteNumber("count", row.Stats.Count);
+        Number("sum", row.Stats.Sum);
+        Number("sum_of_squares", row.Stats.SumOfSquares);
+        Number("norm", row.Stats.Norm);
+        Number("mean", row.Stats.Mean);
+        Number("rms", row.Stats.Rms);
+        Number("max_abs", row.Stats.MaxAbs);
+        _json.WriteNumber("non_finite", row.Stats.NonFiniteCount);
+        Number("update_ratio", row.UpdateRatio);
+        Number("total_norm", row.TotalNorm);
+        Bool("clipped", row.Clipped);
+        Bool("skipped", row.Skipped);
+        _json.WriteEndObject();
+        _json.Flush();
+        file.WriteLine(System.Text.Encoding.UTF8.GetString(_buffer.GetBuffer(), 0, (int)_buffer.Length));
     }
 
     private void Number(string name, double? value)
@@ -85,10 +70,7 @@ public sealed class JsonLinesSink : IDisposable
     /// <summary>Detaches from the monitor and closes the file.</summary>
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
-        _monitor.StepCaptured -= OnStep;
-        _json.Dispose();
         _file.Dispose();
+        _json.Dispose();
     }
 }

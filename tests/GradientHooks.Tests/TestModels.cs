@@ -51,6 +51,17 @@ internal static class TestModels
         return loss.item<float>();
     }
 
+    /// <summary>One drop-in training step: zero_grad, forward, cross-entropy, backward, Capture(loss), step.</summary>
+    public static void TrainStep(Module<Tensor, Tensor> model, GradientMonitor monitor, torch.optim.Optimizer optimizer, Tensor x, Tensor y)
+    {
+        using var scope = torch.NewDisposeScope();
+        optimizer.zero_grad();
+        var loss = functional.cross_entropy(model.call(x), y);
+        loss.backward();
+        monitor.Capture(loss);
+        optimizer.step();
+    }
+
     /// <summary>The gradient of <paramref name="p"/> as doubles, read element by element on the host.</summary>
     public static double[] GradValues(Parameter p)
     {

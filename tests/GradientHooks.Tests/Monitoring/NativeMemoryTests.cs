@@ -15,15 +15,7 @@ public class NativeMemoryTests
         var (x, y) = TestModels.Batch();
         using var monitor = GradientMonitor.Attach(model, new MonitorOptions { HistoryLength = 20 });
         var optimizer = monitor.Guard(torch.optim.Adam(model.parameters(), 1e-3), Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0), Clip.Adaptive(), Clip.Unitwise(), Clip.ZScore()));
-        void Step()
-        {
-            using var scope = torch.NewDisposeScope();
-            optimizer.zero_grad();
-            var loss = functional.cross_entropy(model.call(x), y);
-            loss.backward();
-            monitor.Capture(loss);
-            optimizer.step();
-        }
+        void Step() => TestModels.TrainStep(model, monitor, optimizer, x, y);
         // TotalCount is process-wide: let the finalizers of earlier tests' unreachable tensors run before the first
         // reading, and take the second one without collecting, so a tensor left to the GC by a step counts as a leak.
         static long Live()

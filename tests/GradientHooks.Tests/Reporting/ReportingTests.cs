@@ -33,15 +33,7 @@ public sealed class ReportingTests : IDisposable
         var optimizer = monitor.Guard(torch.optim.SGD(model.parameters(), 0.1), clipping ?? Clip.GlobalNorm(0.5));
         var seen = new List<StepRecord>();
         monitor.StepCaptured += seen.Add;
-        for (int i = 0; i < steps; i++)
-        {
-            using var scope = torch.NewDisposeScope();
-            optimizer.zero_grad();
-            var loss = functional.cross_entropy(model.call(x), y);
-            loss.backward();
-            monitor.Capture(loss);
-            optimizer.step();
-        }
+        for (int i = 0; i < steps; i++) TestModels.TrainStep(model, monitor, optimizer, x, y);
         monitor.StepCaptured -= seen.Add;
         return seen;
     }
@@ -208,15 +200,7 @@ public sealed class ReportingTests : IDisposable
         using var monitor = GradientMonitor.Attach(model);
         var optimizer = monitor.Guard(torch.optim.SGD(model.parameters(), 0.1), Clip.GlobalNorm(0.01));
         var output = new StringWriter();
-        TrainingProgress.Run(monitor, 40, step =>
-        {
-            using var scope = torch.NewDisposeScope();
-            optimizer.zero_grad();
-            var loss = functional.cross_entropy(model.call(x), y);
-            loss.backward();
-            monitor.Capture(loss);
-            optimizer.step();
-        }, "mlp", plainOutput: output);
+        TrainingProgress.Run(monitor, 40, _ => TestModels.TrainStep(model, monitor, optimizer, x, y), "mlp", plainOutput: output);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(20, lines.Length);
         Assert.StartsWith("mlp: step 40/40 loss ", lines[^1]);
