@@ -281,6 +281,7 @@ public sealed class GradientMonitor : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
+        if (_pending != null) Seal(_pending);   // a capture never followed by step(): its listeners still get it
         _disposed = true;
         _activations?.Dispose();
         _updates?.Dispose();
