@@ -19,12 +19,14 @@ internal sealed class GradientReducer
     private const int PerParameter = 4;
     private readonly Parameter[] _parameters;
     private readonly Tensor?[] _grads;
+    private readonly long[] _counts;   // numel of each gradient read this step (0 when absent)
     private readonly List<Tensor> _scalars;
 
     public GradientReducer(Parameter[] parameters)
     {
         _parameters = parameters;
         _grads = new Tensor?[parameters.Length];
+        _counts = new long[parameters.Length];
         _scalars = new List<Tensor>(parameters.Length * PerParameter + 8);
     }
 
@@ -36,6 +38,7 @@ internal sealed class GradientReducer
         {
             var g = _parameters[i].grad;
             _grads[i] = g;
+            _counts[i] = g?.numel() ?? 0;
             if (g is not null) present++;
         }
         return present;
@@ -51,7 +54,7 @@ internal sealed class GradientReducer
         for (int i = 0; i < _grads.Length; i++)
         {
             var g = _grads[i];
-            if (g is null || g.numel() == 0) continue;
+            if (g is null || _counts[i] == 0) continue;
             var flat = g.reshape(-1);
             _scalars.Add(flat.sum());
             _scalars.Add(torch.matmul(flat, flat));
@@ -68,12 +71,11 @@ internal sealed class GradientReducer
         List<int>? nonFinite = null;
         for (int i = 0; i < _grads.Length; i++)
         {
-            var g = _grads[i];
-            if (g is null || g.numel() == 0) { stats[i] = GradientStats.Empty; continue; }
+            if (_counts[i] == 0) { stats[i] = GradientStats.Empty; continue; }
             double sum = values[at], sq = values[at + 1], min = values[at + 2], max = values[at + 3];
             at += PerParameter;
             double maxAbs = double.IsNaN(min) || double.IsNaN(max) ? double.NaN : Math.Max(Math.Abs(min), Math.Abs(max));
-            stats[i] = new GradientStats(g.numel(), sum, sq, maxAbs, 0);
+            stats[i] = new GradientStats(_counts[i], sum, sq, maxAbs, 0);
             if (!double.IsFinite(sum) || !double.IsFinite(sq) || !double.IsFinite(maxAbs)) (nonFinite ??= new()).Add(i);
         }
         if (nonFinite != null) CountNonFinite(stats, nonFinite);
@@ -88,7 +90,7 @@ internal sealed class GradientReducer
         for (int i = 0; i < _grads.Length; i++)
         {
             var g = _grads[i];
-            if (g is null || g.numel() == 0) continue;
+            if (g is null || _counts[i] == 0) continue;
             dtype ??= g.dtype;
             _scalars.Add(g.dtype == dtype ? g.sum() : g.sum().to_type(dtype.Value));
         }
@@ -127,5 +129,9 @@ internal sealed class GradientReducer
     }
 
     /// <summary>Drops the gradient wrappers (they are disposed with the caller's scope).</summary>
-    public void Clear() => Array.Clear(_grads);
+    public void Clear()
+    {
+        Array.Clear(_grads);
+        Array.Clear(_counts);
+    }
 }

@@ -19,8 +19,6 @@ internal sealed class StepRing : IReadOnlyList<StepRecord>
         }
     }
 
-    public StepRecord? Last => Count == 0 ? null : this[Count - 1];
-
     public void Add(StepRecord record)
     {
         if (Count < _items.Length) { _items[(_start + Count) % _items.Length] = record; Count++; }
