@@ -1,0 +1,133 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace GradientHooks.MLNet.Data;
+
+/// <summary>
+/// The training rows of an <see cref="IDataView"/> read once, in one cursor pass, into two flat float arrays:
+/// features row-major (<see cref="Rows"/> × <see cref="FeatureCount"/>, sparse vectors densified) and labels
+/// (the regression value; 1/0 for binary; the 0-based class index for multiclass, i.e. key − 1), trimmed to the row
+/// count. No tensor is made per row: training turns each array into one tensor and draws mini-batches from it with
+/// <c>index_select</c>. Memory: 4·rows·(features + 1) bytes, twice while the tensors are made.
+/// </summary>
+internal sealed class TrainingData
+{
+    private TrainingData(float[] features, float[] labels, int rows, int featureCount)
+    {
+        Features = features;
+        Labels = labels;
+        Rows = rows;
+        FeatureCount = featureCount;
+    }
+
+    public float[] Features { get; }
+    public float[] Labels { get; }
+    public int Rows { get; }
+    public int FeatureCount { get; }
+
+    /// <summary>
+    /// Reads the feature and label columns. A NaN or infinite feature, a NaN or infinite regression label, or a
+    /// missing key (0) in a multiclass label throws <see cref="InvalidOperationException"/> naming the column, the
+    /// row and, for features, the slot; no rows throws too.
+    /// </summary>
+    public static TrainingData Read(IDataView data, TorchMlpTask task, string featureColumn, string labelColumn, int featureCount, ulong classCount = 0)
+    {
+        var featureCol = data.Schema[featureColumn];
+        var labelCol = data.Schema[labelColumn];
+        var capacity = data.GetRowCount() is long n and > 0 and < int.MaxValue ? (int)n : 1024;
+        var features = new float[checked(capacity * featureCount)];
+        var labels = new float[capacity];
+        var rows = 0;
+        using (var cursor = data.GetRowCursor(new[] { featureCol, labelCol }))
+        {
+            var getFeatures = cursor.GetGetter<VBuffer<float>>(featureCol);
+            var getLabel = LabelReader(cursor, labelCol, task, classCount);
+            var buffer = default(VBuffer<float>);
+            while (cursor.MoveNext())
+            {
+                if (rows == labels.Length)
+                {
+                    Array.Resize(ref labels, checked(labels.Length * 2));
+                    Array.Resize(ref features, checked(labels.Length * featureCount));
+                }
+                getFeatures(ref buffer);
+                var row = features.AsSpan(rows * featureCount, featureCount);
+                buffer.CopyTo(row);
+                if (!float.IsFinite(System.Numerics.Tensors.TensorPrimitives.Sum(row))) ThrowNonFinite(row, featureColumn, rows);
+                labels[rows] = getLabel(rows);
+                rows++;
+            }
+        }
+        if (rows == 0)
+            throw new InvalidOperationException($"The training data has no rows: TorchMlp needs at least one row with column '{featureColumn}' and label '{labelColumn}'.");
+        if (labels.Length != rows)
+        {
+            Array.Resize(ref labels, rows);
+            Array.Resize(ref features, rows * featureCount);
+        }
+        return new TrainingData(features, labels, rows, featureCount);
+    }
+
+    private static void ThrowNonFinite(ReadOnlySpan<float> row, string column, int rowIndex)
+    {
+        for (var slot = 0; slot < row.Length; slot++)
+            if (!float.IsFinite(row[slot]))
+                throw new InvalidOperationException(
+                    $"Feature column '{column}' has {row[slot].ToString(System.Globalization.CultureInfo.InvariantCulture)} at row {rowIndex}, slot {slot}: TorchMlp needs finite features " +
+                    "(replace missing values with mlContext.Transforms.ReplaceMissingValues, or filter the rows).");
+        // The sum overflowed although every value is finite: features this large need normalising first.
+        throw new InvalidOperationException(
+            $"Feature column '{column}' at row {rowIndex} sums to infinity: normalise the features (e.g. mlContext.Transforms.NormalizeMinMax).");
+    }
+
+    private static Func<int, float> LabelReader(DataViewRowCursor cursor, DataViewSchema.Column column, TorchMlpTask task, ulong classCount)
+    {
+        switch (task)
+        {
+            case TorchMlpTask.Regression:
+            {
+                var get = cursor.GetGetter<float>(column);
+                return row =>
+                {
+                    float v = 0;
+                    get(ref v);
+                    if (!float.IsFinite(v))
+                        throw new InvalidOperationException($"Label column '{column.Name}' has {v.ToString(System.Globalization.CultureInfo.InvariantCulture)} at row {row}: TorchMlp regression needs finite labels (filter the rows, e.g. mlContext.Data.FilterRowsByMissingValues).");
+                    return v;
+                };
+            }
+            case TorchMlpTask.BinaryClassification:
+            {
+                var get = cursor.GetGetter<bool>(column);
+                return _ =>
+                {
+                    var v = false;
+                    get(ref v);
+                    return v ? 1f : 0f;
+                };
+            }
+            default:
+            {
+                var get = KeyGetter(cursor, column);
+                return row =>
+                {
+                    var key = get();
+                    if (key == 0 || key > classCount)
+                        throw new InvalidOperationException(
+                            $"Label column '{column.Name}' has a missing key value at row {row}: every training row needs one of the {classCount} classes (filter the rows or map unknown labels to a class).");
+                    return key - 1;
+                };
+            }
+        }
+    }
+
+    private static Func<ulong> KeyGetter(DataViewRowCursor cursor, DataViewSchema.Column column)
+    {
+        var raw = column.Type.RawType;
+        if (raw == typeof(uint)) { var g = cursor.GetGetter<uint>(column); return () => { uint v = 0; g(ref v); return v; }; }
+        if (raw == typeof(ulong)) { var g = cursor.GetGetter<ulong>(column); return () => { ulong v = 0; g(ref v); return v; }; }
+        if (raw == typeof(ushort)) { var g = cursor.GetGetter<ushort>(column); return () => { ushort v = 0; g(ref v); return v; }; }
+        if (raw == typeof(byte)) { var g = cursor.GetGetter<byte>(column); return () => { byte v = 0; g(ref v); return v; }; }
+        throw new ArgumentOutOfRangeException("inputSchema", $"Label column '{column.Name}' has key type {column.Type} with an unsupported raw type {raw.Name}.");
+    }
+}

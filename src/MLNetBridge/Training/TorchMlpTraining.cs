@@ -1,0 +1,95 @@
+using System.Diagnostics;
+using GradientHooks.Clipping;
+using GradientHooks.MLNet.Data;
+using GradientHooks.MLNet.Network;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace GradientHooks.MLNet.Training;
+
+/// <summary>
+/// The training loop behind every TorchMlp: the whole data set as two tensors on the CPU, a fresh
+/// <c>randperm</c> each epoch, mini-batches by <c>index_select</c>, Adam through a <see cref="GuardedOptimizer"/>
+/// whose policy is <c>Clip.Chain(Clip.SkipNonFinite(), options.Clipping)</c>, the loss captured with the
+/// gradients in one transfer, every step inside its own dispose scope. Regression trains on the standardised label
+/// z = (y − mean)/std (std = 1 when the label is constant), which the scoring network undoes.
+/// </summary>
+internal static class TorchMlpTraining
+{
+    public static TrainingResult Train(TrainingData data, TorchMlpTask task, int classCount, TorchMlpOptions options)
+    {
+        if (options.Seed is int seed) torch.manual_seed(seed);
+        var (labelMean, labelScale) = task == TorchMlpTask.Regression ? MeanAndStd(data.Labels) : (0.0, 1.0);
+        var outputs = task == TorchMlpTask.MulticlassClassification ? classCount : 1;
+
+        using var x = torch.tensor(data.Features, new long[] { data.Rows, data.FeatureCount });
+        using var y = MakeLabels(data, task, labelMean, labelScale);
+        using var model = NetworkBuilder.Build(data.FeatureCount, options.HiddenLayers, outputs, options.Activation, options.BatchNorm, options.Init);
+        using var monitor = GradientMonitor.Attach(model, options.Monitor);
+        var policy = options.Clipping is null ? Clip.SkipNonFinite() : Clip.Chain(Clip.SkipNonFinite(), options.Clipping);
+        using var optimizer = monitor.Guard(optim.Adam(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay), policy);
+
+        var batchSize = Math.Min(options.BatchSize, data.Rows);
+        var history = new List<TorchMlpEpoch>(options.Epochs);
+        for (var epoch = 1; epoch <= options.Epochs; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            var tally = new EpochTally();
+            model.train();
+            using (var epochScope = torch.NewDisposeScope())
+            {
+                var order = torch.randperm(data.Rows, device: x.device);
+                for (var start = 0; start < data.Rows; start += batchSize)
+                {
+                    var count = Math.Min(batchSize, data.Rows - start);
+                    if (count == 1 && options.BatchNorm && start > 0) continue; // BatchNorm cannot train on one row
+                    using var stepScope = torch.NewDisposeScope();
+                    var index = order.narrow(0, start, count);
+                    optimizer.zero_grad();
+                    var output = model.call(x.index_select(0, index));
+                    var loss = Loss(task, output, y.index_select(0, index));
+                    loss.backward();
+                    var step = monitor.Capture(loss);
+                    optimizer.step(); // clips or skips, and records what it did on the same record
+                    tally.Add(step);
+                }
+            }
+            var diagnosis = monitor.Diagnose();
+            var record = tally.ToEpoch(epoch, clock.Elapsed, diagnosis);
+            history.Add(record);
+            options.Progress?.Report(record);
+        }
+
+        model.eval();
+        var network = NetworkExport.ToScoring(model, labelMean, labelScale);
+        return new TrainingResult(network, history, monitor.Diagnose());
+    }
+
+    private static Tensor Loss(TorchMlpTask task, Tensor output, Tensor target) => task switch
+    {
+        TorchMlpTask.Regression => nn.functional.mse_loss(output, target),
+        TorchMlpTask.BinaryClassification => nn.functional.binary_cross_entropy_with_logits(output, target),
+        _ => nn.functional.cross_entropy(output, target),
+    };
+
+    private static Tensor MakeLabels(TrainingData data, TorchMlpTask task, double mean, double scale)
+    {
+        if (task == TorchMlpTask.MulticlassClassification)
+            return torch.tensor(data.Labels.Select(v => (long)v).ToArray());
+        var values = task == TorchMlpTask.Regression
+            ? data.Labels.Select(v => (float)((v - mean) / scale)).ToArray()
+            : data.Labels;
+        return torch.tensor(values, new long[] { data.Rows, 1 });
+    }
+
+    /// <summary>Mean and population standard deviation of the labels, in double; std = 1 for a constant label.</summary>
+    private static (double Mean, double Std) MeanAndStd(float[] labels)
+    {
+        double sum = 0, sumSq = 0;
+        foreach (var v in labels) sum += v;
+        var mean = sum / labels.Length;
+        foreach (var v in labels) sumSq += (v - mean) * (v - mean);
+        var std = Math.Sqrt(sumSq / labels.Length);
+        return (mean, std > 0 && double.IsFinite(std) ? std : 1.0);
+    }
+}
