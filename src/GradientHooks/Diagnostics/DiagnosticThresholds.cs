@@ -59,6 +59,14 @@ public sealed record DiagnosticThresholds
     /// <summary>Oscillation: the mean |loss_t − loss_t−1| exceeds this fraction of the mean loss. Default 0.3.</summary>
     public double OscillationRelativeChange { get; init; } = 0.3;
 
+    /// <summary>
+    /// Oscillation also needs successive losses to alternate: the lag-1 autocorrelation of the window's losses (about
+    /// their mean) must be at most this value. A period-2 bounce from too large a step gives about −1; mini-batch
+    /// noise, whose successive losses are independent, gives about 0, so noisy but healthy training is not flagged.
+    /// Default −0.25.
+    /// </summary>
+    public double OscillationAutocorrelation { get; init; } = -0.25;
+
     /// <summary>Rising loss: the median of the window's last third exceeds this multiple of its first third. Default 2.</summary>
     public double RisingLossFactor { get; init; } = 2;
 
@@ -80,6 +88,8 @@ public sealed record DiagnosticThresholds
         Fraction(PlateauRelativeChange, nameof(PlateauRelativeChange));
         Fraction(PlateauProgress, nameof(PlateauProgress));
         Positive(OscillationRelativeChange, nameof(OscillationRelativeChange));
+        if (!(OscillationAutocorrelation >= -1 && OscillationAutocorrelation <= 1))
+            throw new ArgumentOutOfRangeException(nameof(OscillationAutocorrelation), OscillationAutocorrelation, "OscillationAutocorrelation must be in [−1, 1].");
         Positive(RisingLossFactor, nameof(RisingLossFactor));
     }
 }

@@ -178,6 +178,40 @@ public class DiagnosisTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_bouncing_loss_is_oscillation_but_mini_batch_noise_around_a_falling_loss_is_not()
+    {
+        var infos = new[] { new ParameterInfo("fc.weight", "fc", new long[] { 1 }, 1) };
+        StepRecord Step(int s, double loss) => new(s, loss, new[] { new GradientStats(1, 0.1, 0.01, 0.1, 0) }, infos);
+        // Too large a step: the loss jumps between two levels, ±60 % around 1.
+        var bouncing = Enumerable.Range(1, 50).Select(s => Step(s, s % 2 == 0 ? 1.6 : 0.4)).ToList();
+        var f = Diagnoser.Diagnose(bouncing).Findings.Single(f => f.Kind == FindingKind.LossOscillation);
+        Assert.Contains(f.Evidence, e => e.Contains("successive losses alternate (lag-1 autocorrelation -0.98"));
+        // Mini-batch noise: independent losses (exponential, coefficient of variation 1) around a slowly falling mean.
+        var random = new Random(4);
+        var noisy = Enumerable.Range(1, 50).Select(s => Step(s, (1.0 - s / 200.0) * -Math.Log(1 - random.NextDouble()))).ToList();
+        var d = Diagnoser.Diagnose(noisy);
+        var roughness = Enumerable.Range(1, 49).Average(i => Math.Abs(noisy[i].Loss!.Value - noisy[i - 1].Loss!.Value)) / noisy.Average(r => r.Loss!.Value);
+        Assert.True(roughness > 0.3, $"the noise is as rough as the bounce ({roughness:P0})");
+        Assert.False(d.Has(FindingKind.LossOscillation), d.ToString());
+        // The statistic itself against its closed form for a period-2 series of length n: r₁ = −(n − 1)/n.
+        Assert.Equal(-49.0 / 50, GradientHooks.Diagnostics.Rules.LossRule.LagOneAutocorrelation(bouncing.Select(r => r.Loss!.Value).ToList(), 1.0), 12);
+    }
+
+    [Fact]
+    public void One_lucky_mini_batch_is_not_taken_for_the_best_loss_but_a_real_divergence_is_found()
+    {
+        var infos = new[] { new ParameterInfo("fc.weight", "fc", new long[] { 1 }, 1) };
+        StepRecord Step(int s, double loss) => new(s, loss, new[] { new GradientStats(1, 0.1, 0.01, 0.1, 0) }, infos);
+        // Converged at ≈ 0.05 with a single batch at 0.001 long before the window: not a divergence.
+        var steady = Enumerable.Range(1, 120).Select(s => Step(s, s == 30 ? 0.001 : 0.05 + 0.01 * (s % 3))).ToList();
+        Assert.False(Diagnoser.Diagnose(steady).Has(FindingKind.LossOscillation), Diagnoser.Diagnose(steady).ToString());
+        // Down to 0.05 for 60 steps, then up to 0.5: a divergence, reported against the block median 0.05.
+        var diverging = Enumerable.Range(1, 120).Select(s => Step(s, s <= 60 ? 0.05 + 0.01 * (s % 3) : 0.5 + 0.01 * (s % 3))).ToList();
+        var f = Diagnoser.Diagnose(diverging).Findings.Single(f => f.Kind == FindingKind.LossOscillation);
+        Assert.Contains(f.Evidence, e => e.Contains("its best 0.06"));
+    }
+
+    [Fact]
     public void Json_is_stable_and_round_trips_through_a_parser()
     {
         var (x, y) = Blobs();

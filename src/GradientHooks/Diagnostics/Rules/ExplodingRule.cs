@@ -67,6 +67,10 @@ internal sealed class ExplodingRule : IDiagnosticRule
         }
         var clipped = c.Window.Count(r => r.Clipping?.Clipped == true);
         if (evidence.Count == 0) yield break;
+        // One spike and nothing else (no growth, no NaN, no input-side excess): mini-batch SGD meets a hard batch now
+        // and then. Reported, but as information: it does not make the run unhealthy.
+        var isolated = severity == Severity.Warning && evidence.Count == 1 && spikes.Count == 1;
+        if (isolated) severity = Severity.Info;
         if (clipped > 0) evidence.Add($"{clipped} of {c.Window.Count} steps were clipped");
         if (layers.Count == 0) layers.AddRange(c.Layers.Select(l => l.Layer));
 
@@ -74,7 +78,8 @@ internal sealed class ExplodingRule : IDiagnosticRule
             ? new List<Remedy> { Remedies.RecurrentClipping, Remedies.LowerLearningRate, Remedies.XavierInit }
             : new List<Remedy> { Remedies.GlobalNormClipping, Remedies.LowerLearningRate, Remedies.HeInit, Remedies.BatchNorm };
         yield return new Finding(FindingKind.ExplodingGradients, severity,
-            "Exploding gradients: gradient norms are growing out of control" + (c.Recurrent ? " (recurrent layers present)." : "."),
+            isolated ? "One isolated gradient spike; the norms came back down."
+                : "Exploding gradients: gradient norms are growing out of control" + (c.Recurrent ? " (recurrent layers present)." : "."),
             layers, evidence, remedies);
     }
 

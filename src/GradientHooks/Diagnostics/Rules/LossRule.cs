@@ -12,15 +12,18 @@ internal sealed class LossRule : IDiagnosticRule
         double early = DiagnosisContext.Median(losses.Take(third)), late = DiagnosisContext.Median(losses.Skip(losses.Count - third));
         double mean = losses.Average();
         double roughness = Enumerable.Range(1, losses.Count - 1).Average(i => Math.Abs(losses[i] - losses[i - 1])) / Math.Max(Math.Abs(mean), 1e-12);
+        double lag1 = LagOneAutocorrelation(losses, mean);
+        bool oscillating = roughness > t.OscillationRelativeChange && lag1 <= t.OscillationAutocorrelation;
 
-        // Divergence: the loss now sits far above the best it reached earlier in the history.
-        var best = c.AllLosses.MinBy(p => p.Loss);
+        // Divergence: the loss now sits far above the best it reached earlier in the history. "Best" is the lowest
+        // median of consecutive blocks as long as the late third, so one lucky mini-batch is not taken for the best.
+        var best = BestBlockMedian(c.AllLosses, third);
         bool diverged = best.Loss > 0 && late > t.RisingLossFactor * best.Loss && best.Step < c.Window[0].Step;
         bool rising = late > t.RisingLossFactor * early;
-        if (roughness > t.OscillationRelativeChange || rising || diverged)
+        if (oscillating || rising || diverged)
         {
             var evidence = new List<string>();
-            if (roughness > t.OscillationRelativeChange) evidence.Add($"mean step-to-step loss change is {roughness:P0} of the mean loss {mean:0.####} (threshold {t.OscillationRelativeChange:P0})");
+            if (oscillating) evidence.Add($"mean step-to-step loss change is {roughness:P0} of the mean loss {mean:0.####} (threshold {t.OscillationRelativeChange:P0}), and successive losses alternate (lag-1 autocorrelation {lag1:0.00}; threshold {t.OscillationAutocorrelation:0.00})");
             if (rising) evidence.Add($"median loss rose from {early:0.####} to {late:0.####} within the window (×{late / early:0.0}; threshold ×{t.RisingLossFactor})");
             if (diverged) evidence.Add($"the loss is now {late:0.####}, ×{late / best.Loss:0.0} its best {best.Loss:0.####} at step {best.Step} (threshold ×{t.RisingLossFactor})");
             yield return new Finding(FindingKind.LossOscillation, Severity.Warning,
@@ -40,5 +43,30 @@ internal sealed class LossRule : IDiagnosticRule
                     $"{progress:P0} below the first captured loss {c.FirstLoss:0.####} (a fall of {t.PlateauProgress:P0} would count as converged)",
                 },
                 new List<Remedy> { Remedies.SwapToRelu, Remedies.HeInit, Remedies.BatchNorm, Remedies.RaiseLearningRate });
+    }
+
+    /// <summary>r₁ = Σ (xᵢ − x̄)(xᵢ₊₁ − x̄) / Σ (xᵢ − x̄)²; 0 for a constant series.</summary>
+    internal static double LagOneAutocorrelation(IReadOnlyList<double> x, double mean)
+    {
+        double numerator = 0, denominator = 0;
+        for (var i = 0; i < x.Count; i++)
+        {
+            var d = x[i] - mean;
+            denominator += d * d;
+            if (i + 1 < x.Count) numerator += d * (x[i + 1] - mean);
+        }
+        return denominator > 0 ? numerator / denominator : 0;
+    }
+
+    /// <summary>The lowest median over consecutive, non-overlapping blocks of <paramref name="length"/> losses, with the block's last step.</summary>
+    internal static (long Step, double Loss) BestBlockMedian(IReadOnlyList<(long Step, double Loss)> losses, int length)
+    {
+        (long Step, double Loss) best = (long.MaxValue, double.PositiveInfinity);
+        for (var start = 0; start + length <= losses.Count; start += length)
+        {
+            var median = DiagnosisContext.Median(Enumerable.Range(start, length).Select(i => losses[i].Loss));
+            if (median < best.Loss) best = (losses[start + length - 1].Step, median);
+        }
+        return best;
     }
 }
