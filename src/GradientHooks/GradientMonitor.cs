@@ -165,8 +165,18 @@ public sealed class GradientMonitor : IDisposable
                     $"Capture found no gradients on any of the {_parameters.Length} trainable parameters of '{_model.GetName()}'. " +
                     "Call loss.backward() before Capture (or before optimizer.step()).");
             }
-            if (!full && Options.CheckNonFiniteEveryStep && _reducer.AnyNonFinite()) full = true;
-            record = full ? CaptureFull(step, loss, lossTensor) : CaptureLight(step, loss, lossTensor);
+            bool checkedFinite = false;
+            if (!full && Options.CheckNonFiniteEveryStep)
+            {
+                // One transfer for the check and the loss; a non-finite gradient upgrades the step to a full capture.
+                if (_reducer.AnyNonFinite(lossTensor, out var lossValue)) full = true;
+                else
+                {
+                    checkedFinite = true;
+                    if (lossTensor is not null) { loss = lossValue; lossTensor = null; }
+                }
+            }
+            record = full ? CaptureFull(step, loss, lossTensor) : CaptureLight(step, loss, lossTensor, checkedFinite);
             _reducer.Clear();
         }
         _step = step;
@@ -200,10 +210,13 @@ public sealed class GradientMonitor : IDisposable
         };
     }
 
-    private StepRecord CaptureLight(long step, double? loss, Tensor? lossTensor)
+    private StepRecord CaptureLight(long step, double? loss, Tensor? lossTensor, bool checkedFinite)
     {
         if (lossTensor is not null) loss = lossTensor.detach().to_type(ScalarType.Float64).cpu().item<double>();
-        return new StepRecord(step, loss, Array.Empty<GradientStats>(), Parameters) { MissingGradients = MissingNamesOrEmpty(), Time = DateTimeOffset.UtcNow };
+        return new StepRecord(step, loss, Array.Empty<GradientStats>(), Parameters)
+        {
+            MissingGradients = MissingNamesOrEmpty(), Time = DateTimeOffset.UtcNow, CheckedFinite = checkedFinite,
+        };
     }
 
     private IReadOnlyList<string> NonFiniteNames(GradientStats[] stats)

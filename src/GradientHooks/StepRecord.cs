@@ -26,6 +26,13 @@ public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientS
     /// <summary>True when any gradient element was NaN or ±Inf on this step.</summary>
     public bool HasNonFinite => NonFiniteParameters.Count > 0;
 
+    /// <summary>
+    /// True when every gradient of this step is known to be finite without full statistics: a light step
+    /// (<see cref="MonitorOptions.Every"/> &gt; 1) whose every-step check found no NaN/Inf. Full steps say it through
+    /// <see cref="HasNonFinite"/>. Lets the non-finite guard skip a second check.
+    /// </summary>
+    public bool CheckedFinite { get; internal init; }
+
     /// <summary>Names of parameters whose gradient held NaN or Inf, in parameter order.</summary>
     public IReadOnlyList<string> NonFiniteParameters { get; init; } = Array.Empty<string>();
 

@@ -51,8 +51,17 @@ public sealed class TorchMlpOptions
     /// data and thread count gives the same model. <c>null</c>: not reproducible.</summary>
     public int? Seed { get; set; }
 
-    /// <summary>Monitor settings used during training; <c>null</c> uses <see cref="MonitorOptions"/>'s defaults.</summary>
+    /// <summary>
+    /// Monitor settings used during training. <c>null</c> (the default) checks every step for NaN/Inf and reads its
+    /// loss, and takes full statistics (per-layer gradients, activations, update ratios) every N-th step, with
+    /// N = clamp(steps per epoch / 6, 1, 10): at least six full captures per epoch, at most one in ten steps, as
+    /// Lightning logs every n steps. On a small network a full capture costs about as much as the step itself
+    /// (many tiny native calls); <c>new MonitorOptions()</c> takes full statistics on every step.
+    /// </summary>
     public MonitorOptions? Monitor { get; set; }
+
+    /// <summary>The monitor settings used when <see cref="Monitor"/> is null, for <paramref name="stepsPerEpoch"/> steps per epoch.</summary>
+    public static MonitorOptions DefaultMonitor(int stepsPerEpoch) => new() { Every = Math.Clamp(stepsPerEpoch / 6, 1, 10) };
 
     /// <summary>Receives one <see cref="TorchMlpEpoch"/> at the end of every epoch, with the loss, gradient
     /// statistics and the diagnosis so far (ML.NET keeps a catalog's <c>MLContext.Log</c> internal, so progress goes here).</summary>

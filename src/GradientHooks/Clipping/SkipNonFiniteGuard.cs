@@ -22,6 +22,8 @@ public sealed class SkipNonFiniteGuard : IClippingPolicy
         GradientMath.ThrowIfEmpty(parameters, nameof(SkipNonFiniteGuard));
         List<string> names;
         double normBefore;
+        if (step is { IsFull: false, CheckedFinite: true } && step.Parameters.Count == parameters.Count)
+            return ClipResult.Unchanged(double.NaN); // the monitor's every-step check found no NaN/Inf; the norm is not measured on light steps
         if (GradientMath.IsCurrent(parameters, step))
         {
             if (!step!.HasNonFinite) return ClipResult.Unchanged(step.TotalNorm);

@@ -62,10 +62,10 @@ public sealed record DiagnosticThresholds
     /// <summary>
     /// Oscillation also needs successive losses to alternate: the lag-1 autocorrelation of the window's losses (about
     /// their mean) must be at most this value. A period-2 bounce from too large a step gives about −1; mini-batch
-    /// noise, whose successive losses are independent, gives about 0, so noisy but healthy training is not flagged.
-    /// Default −0.25.
+    /// noise, whose successive losses are independent, gives about 0 with a standard error of 1/√n (0.14 over a
+    /// 50-step window), so noisy but healthy training is not flagged. Default −0.5 (3.5 standard errors at n = 50).
     /// </summary>
-    public double OscillationAutocorrelation { get; init; } = -0.25;
+    public double OscillationAutocorrelation { get; init; } = -0.5;
 
     /// <summary>Rising loss: the median of the window's last third exceeds this multiple of its first third. Default 2.</summary>
     public double RisingLossFactor { get; init; } = 2;

@@ -83,7 +83,13 @@ internal sealed class GradientReducer
     }
 
     /// <summary>The cheap every-step check: one Σg per parameter, one transfer. True when any is non-finite.</summary>
-    public bool AnyNonFinite()
+    public bool AnyNonFinite() => AnyNonFinite(null, out _);
+
+    /// <summary>
+    /// True when some gradient sum is NaN/Inf (a non-finite element makes its sum non-finite); <paramref name="extra"/>
+    /// (a one-element tensor, e.g. the loss) travels in the same transfer and comes back as <paramref name="extraValue"/>.
+    /// </summary>
+    public bool AnyNonFinite(Tensor? extra, out double? extraValue)
     {
         _scalars.Clear();
         ScalarType? dtype = null;
@@ -94,8 +100,9 @@ internal sealed class GradientReducer
             dtype ??= g.dtype;
             _scalars.Add(g.dtype == dtype ? g.sum() : g.sum().to_type(dtype.Value));
         }
-        var values = Transfer(Array.Empty<Tensor>(), dtype);
-        foreach (var v in values) if (!double.IsFinite(v)) return true;
+        var values = Transfer(extra is null ? Array.Empty<Tensor>() : new[] { extra.detach().reshape(1) }, dtype);
+        extraValue = extra is null ? null : values[^1];
+        for (int i = 0; i < values.Length - (extra is null ? 0 : 1); i++) if (!double.IsFinite(values[i])) return true;
         return false;
     }
 

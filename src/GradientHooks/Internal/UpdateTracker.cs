@@ -14,6 +14,7 @@ internal sealed class UpdateTracker : IDisposable
 {
     private readonly Parameter[] _parameters;
     private readonly long[] _strides;   // every stride-th output unit (row) is measured
+    private readonly Tensor?[] _views;  // flat detached views of unsampled parameters, made once (in-place updates show through)
     private Tensor[]? _snapshot;
     private Tensor? _weightSquares;
 
@@ -24,6 +25,7 @@ internal sealed class UpdateTracker : IDisposable
         // wider than a cache line would touch the whole tensor anyway.
         _strides = parameters.Select(p => sampleSize <= 0 || p.numel() <= sampleSize || p.dim() < 2
             ? 1L : Math.Min(p.shape[0], (p.numel() + sampleSize - 1) / sampleSize)).ToArray();
+        _views = new Tensor?[parameters.Length];
     }
 
     /// <summary>The record whose update is being measured, between <see cref="Snapshot"/> and <see cref="Complete"/>.</summary>
@@ -32,8 +34,14 @@ internal sealed class UpdateTracker : IDisposable
     /// <summary>The elements measured, flattened: the whole weight, or every stride-th output unit (row) of it.</summary>
     private Tensor Sample(int i)
     {
+        if (_strides[i] == 1)
+        {
+            // Fewer native calls per step: a tiny model's step is dominated by per-call overhead, not by arithmetic.
+            if (_views[i] is null)
+                using (torch.no_grad()) _views[i] = _parameters[i].detach().reshape(-1).DetachFromDisposeScope();
+            return _views[i]!;
+        }
         var w = _parameters[i].detach();
-        if (_strides[i] == 1) return w.reshape(-1);
         var rows = w.reshape(w.shape[0], -1);
         return rows.slice(0, 0, rows.shape[0], _strides[i]).reshape(-1);   // copies only the sampled rows
     }
@@ -51,10 +59,10 @@ internal sealed class UpdateTracker : IDisposable
         {
             var w = Sample(i);
             _snapshot[i].copy_(w);
-            squares[i] = torch.matmul(_snapshot[i], _snapshot[i]).to_type(ScalarType.Float64);
+            squares[i] = torch.matmul(_snapshot[i], _snapshot[i]);
         }
         _weightSquares?.Dispose();
-        _weightSquares = torch.stack(squares).DetachFromDisposeScope();
+        _weightSquares = torch.stack(SameType(squares)).DetachFromDisposeScope();
         Pending = record;
     }
 
@@ -68,9 +76,11 @@ internal sealed class UpdateTracker : IDisposable
             for (int i = 0; i < _parameters.Length; i++)
             {
                 var d = _snapshot[i].sub_(Sample(i));
-                deltas[i] = torch.matmul(d, d).to_type(ScalarType.Float64);
+                deltas[i] = torch.matmul(d, d);
             }
-            var values = torch.cat(new[] { torch.stack(deltas), _weightSquares }).cpu().data<double>().ToArray();
+            var stacked = torch.stack(SameType(deltas));
+            var values = torch.cat(new[] { stacked, _weightSquares.to_type(stacked.dtype) })
+                .to_type(ScalarType.Float64).cpu().data<double>().ToArray();
             var norms = new (double Delta, double Weight)[_parameters.Length];
             for (int i = 0; i < norms.Length; i++)
             {
@@ -87,10 +97,18 @@ internal sealed class UpdateTracker : IDisposable
     /// <summary>Forgets a pending measurement (the buffers are kept for the next one).</summary>
     public void Cancel() => Pending = null;
 
+    /// <summary>The scalars in one dtype (the first one's), converting only those that differ, so one stack serves all.</summary>
+    private static Tensor[] SameType(Tensor[] scalars)
+    {
+        if (scalars.All(t => t.dtype == scalars[0].dtype)) return scalars;
+        return scalars.Select(t => t.to_type(ScalarType.Float64)).ToArray();
+    }
+
     public void Dispose()
     {
         Pending = null;
         if (_snapshot != null) foreach (var t in _snapshot) t.Dispose();
+        for (int i = 0; i < _views.Length; i++) { _views[i]?.Dispose(); _views[i] = null; }
         _weightSquares?.Dispose();
         _snapshot = null;
         _weightSquares = null;

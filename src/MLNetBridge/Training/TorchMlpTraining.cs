@@ -25,11 +25,11 @@ internal static class TorchMlpTraining
         using var x = torch.tensor(data.Features, new long[] { data.Rows, data.FeatureCount });
         using var y = MakeLabels(data, task, labelMean, labelScale);
         using var model = NetworkBuilder.Build(data.FeatureCount, options.HiddenLayers, outputs, options.Activation, options.BatchNorm, options.Init);
-        using var monitor = GradientMonitor.Attach(model, options.Monitor);
+        var batchSize = Math.Min(options.BatchSize, data.Rows);
+        using var monitor = GradientMonitor.Attach(model, options.Monitor ?? TorchMlpOptions.DefaultMonitor((data.Rows + batchSize - 1) / batchSize));
         var policy = options.Clipping is null ? Clip.SkipNonFinite() : Clip.Chain(Clip.SkipNonFinite(), options.Clipping);
         using var optimizer = monitor.Guard(optim.Adam(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay), policy);
 
-        var batchSize = Math.Min(options.BatchSize, data.Rows);
         var history = new List<TorchMlpEpoch>(options.Epochs);
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {

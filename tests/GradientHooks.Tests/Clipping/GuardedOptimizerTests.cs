@@ -9,6 +9,58 @@ namespace GradientHooks.Tests.Clipping;
 public class GuardedOptimizerTests
 {
     [Fact]
+    public void On_light_steps_the_guard_trusts_the_every_step_check_and_a_NaN_still_skips()
+    {
+        var model = TestModels.Mlp();
+        var (x, y) = TestModels.Batch();
+        using var monitor = GradientMonitor.Attach(model, new MonitorOptions { Every = 5 });
+        var optimizer = monitor.Guard(torch.optim.SGD(model.parameters(), 0.1), Clip.SkipNonFinite());
+
+        // Step 1 is light: the loss comes back with the non-finite check (one transfer) and equals libtorch's value.
+        optimizer.zero_grad();
+        double expectedLoss;
+        using (var scope = torch.NewDisposeScope())
+        {
+            var loss = torch.nn.functional.cross_entropy(model.call(x), y);
+            loss.backward();
+            expectedLoss = loss.item<float>();
+            var record = monitor.Capture(loss);
+            Assert.False(record.IsFull);
+            Assert.True(record.CheckedFinite);
+            Assert.Equal(expectedLoss, record.Loss!.Value, 6);
+        }
+        optimizer.step();
+        Assert.False(optimizer.LastStep!.Skipped);
+        Assert.True(double.IsNaN(optimizer.LastStep.Clipping!.NormBefore)); // not measured on a light step
+
+        // Step 2 is light too, but carries a NaN: the check upgrades it to a full capture and the guard skips it.
+        var before = model.parameters().Select(TestModels.Values).ToArray();
+        optimizer.zero_grad();
+        TestModels.Backward(model, x, y);
+        using (torch.no_grad()) model.parameters().First().grad![0, 0] = float.NaN;
+        optimizer.step();
+        Assert.True(optimizer.LastStep!.IsFull);
+        Assert.True(optimizer.LastStep.Skipped);
+        Assert.False(optimizer.LastStep.CheckedFinite);
+        var after = model.parameters().Select(TestModels.Values).ToArray();
+        for (int i = 0; i < before.Length; i++) Assert.Equal(before[i], after[i]);
+
+        // Without the every-step check a light record is not vouched for: the guard finds the NaN itself and skips.
+        var second = TestModels.Mlp(seed: 3);
+        using var uncheckedMonitor = GradientMonitor.Attach(second, new MonitorOptions { Every = 5, CheckNonFiniteEveryStep = false });
+        var guard = uncheckedMonitor.Guard(torch.optim.SGD(second.parameters(), 0.1), Clip.SkipNonFinite());
+        var kept = second.parameters().Select(TestModels.Values).ToArray();
+        guard.zero_grad();
+        TestModels.Backward(second, x, y);
+        using (torch.no_grad()) second.parameters().First().grad![0, 0] = float.NaN;
+        guard.step();
+        Assert.False(guard.LastStep!.IsFull);
+        Assert.False(guard.LastStep.CheckedFinite);
+        Assert.True(guard.LastStep.Skipped);
+        Assert.Equal(kept[0], TestModels.Values(second.parameters().First()));
+    }
+
+    [Fact]
     public void A_skipped_step_leaves_weights_and_Adam_state_bit_identical()
     {
         var model = TestModels.Mlp();
