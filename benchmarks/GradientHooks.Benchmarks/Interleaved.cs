@@ -10,7 +10,22 @@ namespace GradientHooks.Benchmarks;
 /// </summary>
 public static class Interleaved
 {
+    /// <summary>One variant's result: median ms per step over the rounds.</summary>
+    public sealed record Row(string Name, double Median);
+
+    /// <summary>Prints the markdown table of <see cref="Measure"/>.</summary>
     public static void Run(int rounds, int stepsPerBlock)
+    {
+        var rows = Measure(rounds, stepsPerBlock);
+        double baseline = rows[0].Median, lib0 = rows[1].Median;
+        Console.WriteLine($"| variant | median ms/step | ratio to bare | ratio to clip_grad_norm_ |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var row in rows)
+            Console.WriteLine($"| {row.Name} | {row.Median:F3} | {row.Median / baseline:F3} | {row.Median / lib0:F3} |");
+    }
+
+    /// <summary>Runs every variant round by round; rows in the order: bare, clip_grad_norm_, then the monitored ones.</summary>
+    public static List<Row> Measure(int rounds, int stepsPerBlock)
     {
         torch.set_num_threads(2);
         var variants = new List<(string Name, Action Step)>();
@@ -47,12 +62,7 @@ public static class Interleaved
             }
         tbSink.Dispose();
         Directory.Delete(tbDir, recursive: true);
-        double baseline = Median(samples[0]);
-        Console.WriteLine($"| variant | median ms/step | ratio to bare | ratio to clip_grad_norm_ |");
-        Console.WriteLine("|---|---:|---:|---:|");
-        double lib0 = Median(samples[1]);
-        for (int v = 0; v < variants.Count; v++)
-            Console.WriteLine($"| {variants[v].Name} | {Median(samples[v]):F3} | {Median(samples[v]) / baseline:F3} | {Median(samples[v]) / lib0:F3} |");
+        return variants.Select((v, i) => new Row(v.Name, Median(samples[i]))).ToList();
     }
 
     private static (string, Action) Monitored(string name, MonitorOptions options)
@@ -62,7 +72,7 @@ public static class Interleaved
         return (name, () => { mlp.ForwardBackward(); monitor.Capture(); mlp.Optimizer.step(); });
     }
 
-    private static double Median(List<double> xs)
+    internal static double Median(List<double> xs)
     {
         var s = xs.OrderBy(x => x).ToList();
         return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;

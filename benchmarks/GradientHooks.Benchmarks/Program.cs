@@ -1,6 +1,7 @@
 // Benchmarks (BenchmarkDotNet, in-process) and the long soak run.
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- --filter '*'     all benchmarks
-//   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- soak 10000       RSS / tensor-count soak
+//   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- readme 40        the README's cost table
+//   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- soak 20000       RSS / tensor-count soak
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- mlnet-epoch 15   TorchMlp epoch vs hand-written loop (add --variants for monitor settings)
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- --filter '*DataRead*'   IDataView → buffers
 using BenchmarkDotNet.Configs;
@@ -15,6 +16,11 @@ if (args.Length >= 1 && args[0] == "interleaved")
     return 0;
 }
 if (args.Length >= 1 && args[0] == "profile") { Profile.Run(); return 0; }
+if (args.Length >= 1 && args[0] == "readme")
+{
+    ReadmeTable.Run(args.Length > 1 ? int.Parse(args[1]) : 40);
+    return 0;
+}
 if (args.Length >= 1 && args[0] == "mlnet-epoch")
 {
     GradientHooks.Benchmarks.MLNet.EpochComparison.Run(args.Length > 1 ? int.Parse(args[1]) : 15, args.Contains("--variants"));

@@ -76,4 +76,19 @@ internal static class TestModels
     }
 
     public static double L2(IEnumerable<double> values) => Math.Sqrt(values.Sum(v => v * v));
+
+    /// <summary>Forward hooks registered on <paramref name="module"/> (TorchSharp keeps them in a private field of Module&lt;T, TResult&gt;).</summary>
+    public static int PostHookCount(Module module)
+    {
+        for (var type = module.GetType(); type != null; type = type.BaseType)
+        {
+            var field = type.GetField("post_hooks", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic);
+            if (field != null) return ((System.Collections.ICollection)field.GetValue(module)!).Count;
+        }
+        throw new InvalidOperationException($"{module.GetType().Name} has no post_hooks field: TorchSharp's hook storage changed.");
+    }
+
+    /// <summary>Forward hooks on every module of <paramref name="model"/>, itself included.</summary>
+    public static int TotalPostHooks(Module model) =>
+        new[] { model }.Concat(model.named_modules().Select(m => m.module)).Distinct().Sum(PostHookCount);
 }

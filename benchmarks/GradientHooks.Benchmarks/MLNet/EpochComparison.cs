@@ -18,38 +18,38 @@ namespace GradientHooks.Benchmarks.MLNet;
 /// </summary>
 internal static class EpochComparison
 {
+    /// <summary>Median ms per epoch of the hand-written loop and of TorchMlp, over interleaved rounds.</summary>
+    public sealed record Result(string Source, int Rows, double HandMs, double TorchMlpMs, double MedianRoundRatio);
+
     public static void Run(int rounds, bool variants)
+    {
+        if (variants) Variants();
+        var r = Measure(rounds);
+        Console.WriteLine($"data: {r.Source}; {r.Rows} rows, {Math.Ceiling(r.Rows / 64.0)} steps per epoch; {rounds} interleaved rounds of {Epochs} epochs each");
+        Console.WriteLine($"hand-written TorchSharp epoch : {r.HandMs:F1} ms (median)");
+        Console.WriteLine($"TorchMlp epoch (monitored)    : {r.TorchMlpMs:F1} ms (median)");
+        Console.WriteLine($"ratio                         : {r.TorchMlpMs / r.HandMs:F3}x (median of per-round ratios {r.MedianRoundRatio:F3}x)");
+    }
+
+    private const int Epochs = 5; // per fit, so that the per-fit set-up (model, monitor, export) is amortised as in a real fit
+
+    private static (TrainingData Data, string Source) Load()
     {
         var ml = new MLContext(1);
         var view = BenchmarkData.OptDigits(ml);
         var source = view is null ? "generated 3,823 × 64 (optdigits not found in ../shared/data)" : "optdigits-train.csv";
-        view ??= ml.Transforms.Conversion.MapValueToKey("Label", "Label").Fit(BenchmarkData.Wide(ml, 3823)).Transform(BenchmarkData.Wide(ml, 3823));
-        var data = TrainingData.Read(view, TorchMlpTask.MulticlassClassification, "Features", "Label", 64, 10);
-        const int epochs = 5; // per fit, so that the per-fit set-up (model, monitor, export) is amortised as in a real fit
-        var options = new TorchMlpOptions { HiddenLayers = new[] { 64, 64 }, Epochs = epochs, BatchSize = 64, Seed = 1 }.Validated();
-        torch.set_num_threads(Environment.ProcessorCount);
-
-        if (variants)
+        if (view is null)
         {
-            StepVariants();
-            foreach (var (name, monitor) in new[]
-                     {
-                         ("trainer default (every 10)", (MonitorOptions?)null),
-                         ("every step", new MonitorOptions()),
-                         ("no activations", new MonitorOptions { TrackActivations = false }),
-                         ("no updates", new MonitorOptions { TrackUpdates = false }),
-                         ("neither", new MonitorOptions { TrackActivations = false, TrackUpdates = false }),
-                         ("every 10", new MonitorOptions { Every = 10 }),
-                         ("every 10, neither", new MonitorOptions { Every = 10, TrackActivations = false, TrackUpdates = false }),
-                         ("every 5", new MonitorOptions { Every = 5 }),
-                         ("every 5, no NaN check", new MonitorOptions { Every = 5, CheckNonFiniteEveryStep = false }),
-                     })
-            {
-                var o = new TorchMlpOptions { HiddenLayers = new[] { 64, 64 }, Epochs = 5, BatchSize = 64, Seed = 1, Monitor = monitor }.Validated();
-                var t = Enumerable.Range(0, 20).Select(_ => (Time(() => HandWritten(data, o)), Time(() => TorchMlpTraining.Train(data, TorchMlpTask.MulticlassClassification, 10, o)))).Skip(2).ToList();
-                Console.WriteLine($"{name}: ratio {t.Select(p => p.Item2 / p.Item1).Order().ElementAt(9):F3}");
-            }
+            var wide = BenchmarkData.Wide(ml, 3823);
+            view = ml.Transforms.Conversion.MapValueToKey("Label", "Label").Fit(wide).Transform(wide);
         }
+        return (TrainingData.Read(view, TorchMlpTask.MulticlassClassification, "Features", "Label", 64, 10), source);
+    }
+
+    public static Result Measure(int rounds)
+    {
+        var (data, source) = Load();
+        var options = new TorchMlpOptions { HiddenLayers = new[] { 64, 64 }, Epochs = Epochs, BatchSize = 64, Seed = 1 }.Validated();
         var hand = new List<double>();
         var ours = new List<double>();
         for (var round = -3; round < rounds; round++)
@@ -60,12 +60,32 @@ internal static class EpochComparison
             hand.Add(a);
             ours.Add(b);
         }
-        double Median(List<double> v) => v.Order().ElementAt(v.Count / 2);
-        Console.WriteLine($"data: {source}; {data.Rows} rows, {Math.Ceiling(data.Rows / 64.0)} steps per epoch; {rounds} interleaved rounds of {epochs} epochs each");
-        Console.WriteLine($"hand-written TorchSharp epoch : {Median(hand) / epochs:F1} ms (median)");
-        Console.WriteLine($"TorchMlp epoch (monitored)    : {Median(ours) / epochs:F1} ms (median)");
-        Console.WriteLine($"ratio                         : {Median(ours) / Median(hand):F3}x (median of per-round ratios {hand.Zip(ours, (h, o) => o / h).Order().ElementAt(rounds / 2):F3}x)");
+        return new Result(source, data.Rows, Interleaved.Median(hand) / Epochs, Interleaved.Median(ours) / Epochs,
+            Interleaved.Median(hand.Zip(ours, (h, o) => o / h).ToList()));
+    }
 
+    /// <summary>Epoch ratios for several monitor settings (20 rounds each), after the per-step medians.</summary>
+    private static void Variants()
+    {
+        var (data, _) = Load();
+        StepVariants();
+        foreach (var (name, monitor) in new[]
+                 {
+                     ("trainer default (adaptive Every)", (MonitorOptions?)null),
+                     ("every step", new MonitorOptions()),
+                     ("no activations", new MonitorOptions { TrackActivations = false }),
+                     ("no updates", new MonitorOptions { TrackUpdates = false }),
+                     ("neither", new MonitorOptions { TrackActivations = false, TrackUpdates = false }),
+                     ("every 10", new MonitorOptions { Every = 10 }),
+                     ("every 5", new MonitorOptions { Every = 5 }),
+                 })
+        {
+            var o = new TorchMlpOptions { HiddenLayers = new[] { 64, 64 }, Epochs = Epochs, BatchSize = 64, Seed = 1, Monitor = monitor }.Validated();
+            var ratios = Enumerable.Range(0, 22)
+                .Select(_ => Time(() => TorchMlpTraining.Train(data, TorchMlpTask.MulticlassClassification, 10, o)) / Time(() => HandWritten(data, o)))
+                .Skip(2).ToList();
+            Console.WriteLine($"{name}: epoch ratio {Interleaved.Median(ratios):F3}");
+        }
     }
 
     /// <summary>Per-step medians (200 steps, interleaved) of the optdigits-sized step with each monitor setting.</summary>

@@ -73,7 +73,10 @@ public static class Init
     /// <c>calculate_gain</c> defaults the slope to 0); SELU 3/4. ELU and GELU are not in PyTorch's table; they get
     /// the ReLU gain √2 here, as they behave like ReLU for positive inputs.
     /// </summary>
-    public static double Gain(Activation activation, double? parameter = null) => activation switch
+    /// <exception cref="ArgumentOutOfRangeException">Unknown activation, or a LeakyReLU slope that is not a finite number.</exception>
+    public static double Gain(Activation activation, double? parameter = null) => parameter is double p && !double.IsFinite(p)
+        ? throw new ArgumentOutOfRangeException(nameof(parameter), p, "The LeakyReLU slope (parameter) must be a finite number.")
+        : activation switch
     {
         Activation.Linear or Activation.Sigmoid => 1.0,
         Activation.Tanh => 5.0 / 3.0,
