@@ -91,4 +91,21 @@ internal static class TestModels
     /// <summary>Forward hooks on every module of <paramref name="model"/>, itself included.</summary>
     public static int TotalPostHooks(Module model) =>
         new[] { model }.Concat(model.named_modules().Select(m => m.module)).Distinct().Sum(PostHookCount);
+
+    /// <summary>
+    /// Process-wide live tensors (<c>Tensor.TotalCount</c>) after the finalizers of unreachable ones have run: finalizing
+    /// an object can make more unreachable (a module's tensors), so collect until the count settles. Take the later
+    /// reading without collecting, so that a tensor a step leaves to the GC counts as a leak.
+    /// </summary>
+    public static long LiveTensors()
+    {
+        long count = -1;
+        for (int i = 0; i < 10 && count != torch.Tensor.TotalCount; i++)
+        {
+            count = torch.Tensor.TotalCount;
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        return torch.Tensor.TotalCount;
+    }
 }

@@ -27,7 +27,7 @@ public sealed class SoakTests : IDisposable
         var optimizer = monitor.Guard(optim.Adam(model.parameters(), 1e-3), Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0)));
         for (var i = 0; i < 40; i++) TestModels.TrainStep(model, monitor, optimizer, x, y);
         sink.Flush();
-        var live = Live();
+        var live = TestModels.LiveTensors();
         for (var i = 0; i < 400; i++) TestModels.TrainStep(model, monitor, optimizer, x, y);
         sink.Flush();
         Assert.Equal(live, torch.Tensor.TotalCount);
@@ -36,18 +36,5 @@ public sealed class SoakTests : IDisposable
         Assert.NotEmpty(monitor.History[^1].Activations);
         Assert.Empty(sink.Errors);
         Assert.True(new FileInfo(sink.ScalarFile).Length > 0);
-    }
-
-    /// <summary>Process-wide live tensors after the finalizers of unreachable ones have run (repeated until stable).</summary>
-    private static long Live()
-    {
-        long count = -1;
-        for (var i = 0; i < 10 && count != torch.Tensor.TotalCount; i++)
-        {
-            count = torch.Tensor.TotalCount;
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-        return torch.Tensor.TotalCount;
     }
 }
