@@ -10,7 +10,7 @@ namespace GradientHooks.MLNet;
 /// <param name="Epoch">1-based epoch number.</param>
 /// <param name="Loss">Mean of the per-step training loss (on the standardised label for regression); NaN if no step had a finite loss.</param>
 /// <param name="MeanGradientNorm">Mean total gradient norm over the epoch's steps with finite gradients.</param>
-/// <param name="MaxGradientNorm">Largest total gradient norm of the epoch (∞ or NaN if a step had non-finite gradients).</param>
+/// <param name="MaxGradientNorm">Largest total gradient norm of the epoch (∞ or NaN if a step had non-finite gradients; NaN if no step had full statistics).</param>
 /// <param name="LayerGradientNorms">Mean per-layer gradient L2 norm, keyed by layer name (<c>fc1</c>, <c>fc2</c>, …, <c>out</c>).</param>
 /// <param name="Steps">Optimisation steps in the epoch.</param>
 /// <param name="ClippedSteps">Steps the clipping policy changed.</param>

@@ -60,6 +60,11 @@ public sealed class TorchMlpOptions
     /// </summary>
     public MonitorOptions? Monitor { get; set; }
 
+    /// <summary>Where training runs (for example <c>torch.CUDA</c> with a CUDA backend package); <c>null</c>: the CPU.
+    /// The data are moved once; monitoring reduces on this device and brings scalars back in one transfer; the
+    /// scoring network is copied back to managed memory after training.</summary>
+    public TorchSharp.torch.Device? Device { get; set; }
+
     /// <summary>The monitor settings used when <see cref="Monitor"/> is null, for <paramref name="stepsPerEpoch"/> steps per epoch.</summary>
     public static MonitorOptions DefaultMonitor(int stepsPerEpoch) => new() { Every = Math.Clamp(stepsPerEpoch / 6, 1, 10) };
 
@@ -81,13 +86,14 @@ public sealed class TorchMlpOptions
         if (!Enum.IsDefined(Init)) throw Bad(nameof(Init), Init, "a defined InitScheme");
         if (Epochs <= 0) throw Bad(nameof(Epochs), Epochs, "positive");
         if (BatchSize <= 0) throw Bad(nameof(BatchSize), BatchSize, "positive");
+        if (BatchNorm && BatchSize < 2) throw Bad(nameof(BatchSize), BatchSize, "at least 2 when BatchNorm is on (batch statistics need two rows)");
         if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw Bad(nameof(LearningRate), LearningRate, "a positive finite number");
         if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw Bad(nameof(WeightDecay), WeightDecay, "a finite number ≥ 0");
         return new TorchMlpOptions
         {
             LabelColumnName = LabelColumnName, FeatureColumnName = FeatureColumnName, HiddenLayers = (int[])HiddenLayers.Clone(),
             Activation = Activation, Init = Init, BatchNorm = BatchNorm, Clipping = Clipping, Epochs = Epochs,
-            BatchSize = BatchSize, LearningRate = LearningRate, WeightDecay = WeightDecay, Seed = Seed, Monitor = Monitor,
+            BatchSize = BatchSize, LearningRate = LearningRate, WeightDecay = WeightDecay, Seed = Seed, Monitor = Monitor, Device = Device,
             Progress = Progress,
         };
     }

@@ -20,6 +20,7 @@ public sealed class OptionsValidationTests
         { "Epochs", o => o.Epochs = 0 },
         { "Epochs", o => o.Epochs = -1 },
         { "BatchSize", o => o.BatchSize = 0 },
+        { "BatchSize", o => { o.BatchNorm = true; o.BatchSize = 1; } },
         { "LearningRate", o => o.LearningRate = 0 },
         { "LearningRate", o => o.LearningRate = -1e-3 },
         { "LearningRate", o => o.LearningRate = double.NaN },

@@ -26,6 +26,20 @@ public sealed class TrainingBehaviourTests
     }
 
     [Fact]
+    public void An_explicit_CPU_device_gives_the_same_model_as_the_default()
+    {
+        float[] Scores(TorchSharp.torch.Device? device)
+        {
+            var ml = new MLContext(1);
+            var data = Synthetic.Regression(ml, 200);
+            var model = ml.Regression.Trainers.TorchMlp(new TorchMlpOptions { Epochs = 2, Seed = 3, Device = device }).Fit(data);
+            return model.Transform(data).GetColumn<float>("Score").ToArray();
+        }
+
+        Assert.Equal(Scores(null), Scores(TorchSharp.torch.CPU));
+    }
+
+    [Fact]
     public void A_deep_sigmoid_network_is_diagnosed_with_vanishing_gradients_and_the_ReLU_He_BatchNorm_remedy_is_not()
     {
         TorchMlpTransformer Fit(Activation activation, InitScheme init, bool batchNorm)

@@ -49,6 +49,14 @@ public sealed class TrainingDataErrorTests
     }
 
     [Fact]
+    public void BatchNorm_on_a_single_row_is_refused_with_the_reason()
+    {
+        var ml = new MLContext(1);
+        var error = Assert.Throws<InvalidOperationException>(() => ml.Regression.Trainers.TorchMlp(new TorchMlpOptions { BatchNorm = true, Epochs = 1 }).Fit(View(ml, new Row())));
+        Assert.Contains("BatchNorm needs at least 2 training rows; the data has 1", error.Message);
+    }
+
+    [Fact]
     public void An_empty_data_view_is_refused()
     {
         var ml = new MLContext(1);

@@ -6,7 +6,7 @@ namespace GradientHooks.MLNet.Training;
 internal sealed class EpochTally
 {
     private readonly Dictionary<string, (double Sum, int Count)> _layers = new();
-    private double _lossSum, _normSum, _normMax;
+    private double _lossSum, _normSum, _normMax = double.NegativeInfinity;
     private int _lossCount, _normCount, _steps, _clipped, _skipped;
 
     public void Add(StepRecord record)
@@ -38,7 +38,7 @@ internal sealed class EpochTally
         epoch,
         _lossCount == 0 ? double.NaN : _lossSum / _lossCount,
         _normCount == 0 ? double.NaN : _normSum / _normCount,
-        _normMax,
+        double.IsNegativeInfinity(_normMax) ? double.NaN : _normMax,
         _layers.ToDictionary(kv => kv.Key, kv => kv.Value.Sum / kv.Value.Count),
         _steps, _clipped, _skipped, elapsed, diagnosis);
 }

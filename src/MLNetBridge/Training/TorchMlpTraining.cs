@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace GradientHooks.MLNet.Training;
 
 /// <summary>
-/// The training loop behind every TorchMlp: the whole data set as two tensors on the CPU, a fresh
+/// The training loop behind every TorchMlp: the whole data set as two tensors on the training device, a fresh
 /// <c>randperm</c> each epoch, mini-batches by <c>index_select</c>, Adam through a <see cref="GuardedOptimizer"/>
 /// whose policy is <c>Clip.Chain(Clip.SkipNonFinite(), options.Clipping)</c>, the loss captured with the
 /// gradients in one transfer, every step inside its own dispose scope. Regression trains on the standardised label
@@ -18,13 +18,17 @@ internal static class TorchMlpTraining
 {
     public static TrainingResult Train(TrainingData data, TorchMlpTask task, int classCount, TorchMlpOptions options)
     {
+        if (options.BatchNorm && data.Rows < 2)
+            throw new InvalidOperationException($"TorchMlp with BatchNorm needs at least 2 training rows; the data has {data.Rows}.");
         if (options.Seed is int seed) torch.manual_seed(seed);
         var (labelMean, labelScale) = task == TorchMlpTask.Regression ? MeanAndStd(data.Labels) : (0.0, 1.0);
         var outputs = task == TorchMlpTask.MulticlassClassification ? classCount : 1;
 
-        using var x = torch.tensor(data.Features, new long[] { data.Rows, data.FeatureCount });
-        using var y = MakeLabels(data, task, labelMean, labelScale);
+        var device = options.Device ?? torch.CPU;
+        using var x = torch.tensor(data.Features, new long[] { data.Rows, data.FeatureCount }, device: device);
+        using var y = MakeLabels(data, task, labelMean, labelScale, device);
         using var model = NetworkBuilder.Build(data.FeatureCount, options.HiddenLayers, outputs, options.Activation, options.BatchNorm, options.Init);
+        if (device.type != DeviceType.CPU) model.to(device);
         var batchSize = Math.Min(options.BatchSize, data.Rows);
         using var monitor = GradientMonitor.Attach(model, options.Monitor ?? TorchMlpOptions.DefaultMonitor((data.Rows + batchSize - 1) / batchSize));
         var policy = options.Clipping is null ? Clip.SkipNonFinite() : Clip.Chain(Clip.SkipNonFinite(), options.Clipping);
@@ -72,14 +76,14 @@ internal static class TorchMlpTraining
         _ => nn.functional.cross_entropy(output, target),
     };
 
-    private static Tensor MakeLabels(TrainingData data, TorchMlpTask task, double mean, double scale)
+    private static Tensor MakeLabels(TrainingData data, TorchMlpTask task, double mean, double scale, Device device)
     {
         if (task == TorchMlpTask.MulticlassClassification)
-            return torch.tensor(data.Labels.Select(v => (long)v).ToArray());
+            return torch.tensor(data.Labels.Select(v => (long)v).ToArray(), device: device);
         var values = task == TorchMlpTask.Regression
             ? data.Labels.Select(v => (float)((v - mean) / scale)).ToArray()
             : data.Labels;
-        return torch.tensor(values, new long[] { data.Rows, 1 });
+        return torch.tensor(values, new long[] { data.Rows, 1 }, device: device);
     }
 
     /// <summary>Mean and population standard deviation of the labels, in double; std = 1 for a constant label.</summary>
