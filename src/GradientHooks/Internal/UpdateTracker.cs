@@ -34,14 +34,15 @@ internal sealed class UpdateTracker : IDisposable
     /// <summary>The elements measured, flattened: the whole weight, or every stride-th output unit (row) of it.</summary>
     private Tensor Sample(int i)
     {
+        if (_views[i] is { } view) return view;
+        var w = _parameters[i].detach();
         if (_strides[i] == 1)
         {
             // Fewer native calls per step: a tiny model's step is dominated by per-call overhead, not by arithmetic.
-            if (_views[i] is null)
-                using (torch.no_grad()) _views[i] = _parameters[i].detach().reshape(-1).DetachFromDisposeScope();
-            return _views[i]!;
+            // Only a contiguous weight has a flat view that later in-place updates show through (reshape copies otherwise).
+            if (!w.is_contiguous()) return w.reshape(-1);
+            return _views[i] = w.reshape(-1).DetachFromDisposeScope();
         }
-        var w = _parameters[i].detach();
         var rows = w.reshape(w.shape[0], -1);
         return rows.slice(0, 0, rows.shape[0], _strides[i]).reshape(-1);   // copies only the sampled rows
     }
