@@ -209,6 +209,10 @@ public class DiagnosisTests(ITestOutputHelper output)
         var diverging = Enumerable.Range(1, 120).Select(s => Step(s, s <= 60 ? 0.05 + 0.01 * (s % 3) : 0.5 + 0.01 * (s % 3))).ToList();
         var f = Diagnoser.Diagnose(diverging).Findings.Single(f => f.Kind == FindingKind.LossOscillation);
         Assert.Contains(f.Evidence, e => e.Contains("its best 0.06"));
+        // Blown up at step 3 and never recovered: no good block to compare with, but far above the first loss.
+        var blownUp = Enumerable.Range(1, 120).Select(s => Step(s, s < 3 ? 4.17 : 12 + (s % 5))).ToList();
+        var g = Diagnoser.Diagnose(blownUp).Findings.Single(f => f.Kind == FindingKind.LossOscillation);
+        Assert.Contains(g.Evidence, e => e.Contains("its first value 4.17 at step 1"));
     }
 
     [Fact]

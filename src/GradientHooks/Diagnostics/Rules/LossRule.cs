@@ -19,15 +19,19 @@ internal sealed class LossRule : IDiagnosticRule
         // median of consecutive blocks as long as the late third, so one lucky mini-batch is not taken for the best.
         var best = BestBlockMedian(c.AllLosses, third);
         bool diverged = best.Loss > 0 && late > t.RisingLossFactor * best.Loss && best.Step < c.Window[0].Step;
+        // Or far above where training started (a model that blew up early has no good block to compare with).
+        var first = c.AllLosses.Count > 0 ? c.AllLosses[0] : default;
+        bool aboveStart = first.Loss > 0 && first.Step < c.Window[0].Step && late > t.RisingLossFactor * first.Loss;
         bool rising = late > t.RisingLossFactor * early;
-        if (oscillating || rising || diverged)
+        if (oscillating || rising || diverged || aboveStart)
         {
             var evidence = new List<string>();
             if (oscillating) evidence.Add($"mean step-to-step loss change is {roughness:P0} of the mean loss {mean:0.####} (threshold {t.OscillationRelativeChange:P0}), and successive losses alternate (lag-1 autocorrelation {lag1:0.00}; threshold {t.OscillationAutocorrelation:0.00})");
             if (rising) evidence.Add($"median loss rose from {early:0.####} to {late:0.####} within the window (×{late / early:0.0}; threshold ×{t.RisingLossFactor})");
             if (diverged) evidence.Add($"the loss is now {late:0.####}, ×{late / best.Loss:0.0} its best {best.Loss:0.####} at step {best.Step} (threshold ×{t.RisingLossFactor})");
+            if (aboveStart) evidence.Add($"the loss is now {late:0.####}, ×{late / first.Loss:0.0} its first value {first.Loss:0.####} at step {first.Step} (threshold ×{t.RisingLossFactor})");
             yield return new Finding(FindingKind.LossOscillation, Severity.Warning,
-                diverged || rising ? "The loss is rising: training has diverged from its best point." : "The loss oscillates strongly from step to step.",
+                diverged || rising || aboveStart ? "The loss is rising: training has diverged from its best point." : "The loss oscillates strongly from step to step.",
                 Array.Empty<string>(), evidence, new List<Remedy> { Remedies.LowerLearningRate, Remedies.GlobalNormClipping });
             yield break;
         }
