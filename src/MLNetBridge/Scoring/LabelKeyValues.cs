@@ -31,34 +31,42 @@ internal sealed class LabelKeyValues
     /// Default-valued names of the given item type, for an output shape, where only the presence and item type of
     /// the names matter (a following <c>MapKeyToValue</c> takes its output type from them); null if unsupported.
     /// </summary>
-    public static LabelKeyValues? Placeholder(DataViewType itemType, int count)
+    public static LabelKeyValues? Placeholder(DataViewType itemType, int count) => KindOf(itemType) switch
     {
-        if (itemType is TextDataViewType) return new(Kind.Text, Enumerable.Repeat("", count).ToArray());
-        if (itemType == NumberDataViewType.Single) return new(Kind.Single, new float[count]);
-        if (itemType == NumberDataViewType.Double) return new(Kind.Double, new double[count]);
-        if (itemType == NumberDataViewType.Int32) return new(Kind.Int32, new int[count]);
-        if (itemType == NumberDataViewType.UInt32) return new(Kind.UInt32, new uint[count]);
-        if (itemType == NumberDataViewType.Int64) return new(Kind.Int64, new long[count]);
-        if (itemType == NumberDataViewType.UInt64) return new(Kind.UInt64, new ulong[count]);
-        if (itemType is BooleanDataViewType) return new(Kind.Boolean, new bool[count]);
-        return null;
-    }
+        null => null,
+        Kind.Text => new(Kind.Text, Enumerable.Repeat("", count).ToArray()),
+        var kind => new(kind.Value, Array.CreateInstance(itemType.RawType, count)),
+    };
+
+    /// <summary>The supported kind of an item type, or null.</summary>
+    private static Kind? KindOf(DataViewType item) =>
+        item is TextDataViewType ? Kind.Text
+        : item is BooleanDataViewType ? Kind.Boolean
+        : item == NumberDataViewType.Single ? Kind.Single
+        : item == NumberDataViewType.Double ? Kind.Double
+        : item == NumberDataViewType.Int32 ? Kind.Int32
+        : item == NumberDataViewType.UInt32 ? Kind.UInt32
+        : item == NumberDataViewType.Int64 ? Kind.Int64
+        : item == NumberDataViewType.UInt64 ? Kind.UInt64
+        : null;
 
     /// <summary>The label's key values, or null when it has none or of an unsupported type.</summary>
     public static LabelKeyValues? From(DataViewSchema.Column label)
     {
         var annotation = label.Annotations.Schema.GetColumnOrNull(KeyValuesKind);
         if (annotation is not { Type: VectorDataViewType vector }) return null;
-        var item = vector.ItemType;
-        if (item is TextDataViewType) return new(Kind.Text, Get<ReadOnlyMemory<char>>(label).Select(m => m.ToString()).ToArray());
-        if (item == NumberDataViewType.Single) return new(Kind.Single, Get<float>(label));
-        if (item == NumberDataViewType.Double) return new(Kind.Double, Get<double>(label));
-        if (item == NumberDataViewType.Int32) return new(Kind.Int32, Get<int>(label));
-        if (item == NumberDataViewType.UInt32) return new(Kind.UInt32, Get<uint>(label));
-        if (item == NumberDataViewType.Int64) return new(Kind.Int64, Get<long>(label));
-        if (item == NumberDataViewType.UInt64) return new(Kind.UInt64, Get<ulong>(label));
-        if (item is BooleanDataViewType) return new(Kind.Boolean, Get<bool>(label));
-        return null;
+        return KindOf(vector.ItemType) switch
+        {
+            Kind.Text => new(Kind.Text, Get<ReadOnlyMemory<char>>(label).Select(m => m.ToString()).ToArray()),
+            Kind.Single => new(Kind.Single, Get<float>(label)),
+            Kind.Double => new(Kind.Double, Get<double>(label)),
+            Kind.Int32 => new(Kind.Int32, Get<int>(label)),
+            Kind.UInt32 => new(Kind.UInt32, Get<uint>(label)),
+            Kind.Int64 => new(Kind.Int64, Get<long>(label)),
+            Kind.UInt64 => new(Kind.UInt64, Get<ulong>(label)),
+            Kind.Boolean => new(Kind.Boolean, Get<bool>(label)),
+            _ => null,
+        };
     }
 
     /// <summary>Adds the values as <c>KeyValues</c> to <paramref name="predictedLabel"/> and, for text, as <c>SlotNames</c> to <paramref name="score"/>.</summary>

@@ -66,7 +66,7 @@ internal static class TorchMlpTraining
 
         model.eval();
         var network = NetworkExport.ToScoring(model, labelMean, labelScale);
-        return new TrainingResult(network, history, monitor.Diagnose());
+        return new TrainingResult(network, history, history[^1].Diagnosis); // the last epoch's diagnosis is the final one
     }
 
     private static Tensor Loss(TorchMlpTask task, Tensor output, Tensor target) => task switch
