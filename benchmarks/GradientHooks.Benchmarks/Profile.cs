@@ -14,7 +14,8 @@ public static class Profile
         using (var s = torch.NewDisposeScope()) mlp.ForwardBackward();
         var updates = new UpdateTracker(mlp.Parameters, new MonitorOptions().UpdateRatioSampleSize);
         var exactUpdates = new UpdateTracker(mlp.Parameters, 0);
-        var reducer = new GradientReducer(mlp.Parameters);
+        var reducer = new GradientReducer(mlp.Parameters, Array.Empty<UnitLayer>(), torch.get_num_threads());
+        var tensorReducer = new GradientReducer(mlp.Parameters, Array.Empty<UnitLayer>(), torch.get_num_threads(), fused: false);
         var infos = mlp.Model.named_parameters().Select(n => new ParameterInfo(n.name, ParameterInfo.LayerOf(n.name), n.parameter.shape, n.parameter.numel())).ToArray();
         var dummy = new StepRecord(1, null, Array.Empty<GradientStats>(), infos);
         Time("forward+backward", () => mlp.ForwardBackward());
@@ -48,6 +49,18 @@ public static class Profile
         Time("optimizer.step", () => mlp.Optimizer.step());
         Time("reducer full", () => { reducer.ReadGradients(); reducer.Reduce(Array.Empty<torch.Tensor>()); reducer.Clear(); });
         Time("reducer NaN check", () => { reducer.ReadGradients(); reducer.AnyNonFinite(); reducer.Clear(); });
+        var names = infos.Select(i => i.Name).ToArray();
+        var unitReducer = new GradientReducer(mlp.Parameters, UnitLayer.Find(mlp.Model, names, infos.Select(i => i.Shape).ToArray()), torch.get_num_threads());
+        Time("reducer full + unit rows", () => { unitReducer.ReadGradients(); unitReducer.Reduce(Array.Empty<torch.Tensor>()); unitReducer.Units(true, 20); unitReducer.Clear(); });
+        {
+            var probe = new ReferenceMlp(3);
+            using (var s0 = torch.NewDisposeScope()) probe.ForwardBackward();
+            using var pm = GradientMonitor.Attach(probe.Model, new MonitorOptions { TrackActivations = false, TrackUpdates = false });
+            Time("monitor Capture, warm grads", () => pm.Capture());
+        }
+        Time("read grads only", () => { reducer.ReadGradients(); reducer.Clear(); });
+        Time("libtorch reducer full", () => { tensorReducer.ReadGradients(); tensorReducer.Reduce(Array.Empty<torch.Tensor>()); tensorReducer.Clear(); });
+        Time("libtorch reducer NaN check", () => { tensorReducer.ReadGradients(); tensorReducer.AnyNonFinite(); tensorReducer.Clear(); });
         Time("update snapshot", () => updates.Snapshot(dummy));
         Time("update snapshot+complete", () => { updates.Snapshot(dummy); updates.Complete(); });
         Time("exact update snapshot+complete", () => { exactUpdates.Snapshot(dummy); exactUpdates.Complete(); });

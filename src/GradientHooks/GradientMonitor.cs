@@ -34,6 +34,9 @@ public sealed class GradientMonitor : IDisposable
     private readonly StepRing _history;
     private readonly ActivationTracker? _activations;
     private readonly UpdateTracker? _updates;
+    private readonly UnitLayer[] _units;
+    private Diagnostics.ModelProfile _profile = new();
+    private long _fullSteps;
     private GuardedOptimizer? _guard;
     private StepRecord? _pending;      // captured, not yet consumed by the guard
     private long _step;
@@ -46,7 +49,8 @@ public sealed class GradientMonitor : IDisposable
         _parameters = parameters;
         Parameters = infos;
         FrozenParameters = frozen;
-        _reducer = new GradientReducer(parameters);
+        _units = UnitLayer.Find(model, infos.Select(i => i.Name).ToArray(), infos.Select(i => i.Shape).ToArray());
+        _reducer = new GradientReducer(parameters, _units, torch.get_num_threads(), options.FusedReduction);
         _history = new StepRing(options.HistoryLength);
         if (options.TrackUpdates) _updates = new UpdateTracker(parameters, options.UpdateRatioSampleSize);
         if (options.TrackActivations) _activations = new ActivationTracker(options.SaturationDerivativeFraction);
@@ -90,6 +94,12 @@ public sealed class GradientMonitor : IDisposable
             {
                 monitor._activations.Attach(model);   // removes what it added if it fails
                 monitor._activations.Armed = 1 % options.Every == 0;
+            }
+            try { monitor._profile = ModelProfiler.Profile(model, monitor._units, monitor._parameters, monitor._activations?.HookedPaths ?? new HashSet<string>()); }
+            catch
+            {
+                monitor._activations?.Dispose();   // a failed attach leaves the model as it was
+                throw;
             }
             Attached.Add(model, monitor);
             return monitor;
@@ -182,7 +192,7 @@ public sealed class GradientMonitor : IDisposable
         _step = step;
         if (_activations != null) _activations.Armed = (step + 1) % Options.Every == 0;
 
-        if (record.IsFull) _history.Add(record);
+        if (record.IsFull) { _history.Add(record); _fullSteps++; }
         if (_guard == null)
         {
             if (record.IsFull && _updates != null) _updates.Snapshot(record);
@@ -201,9 +211,11 @@ public sealed class GradientMonitor : IDisposable
         var activations = _activations != null ? _activations.Collect(values.AsSpan(0, 2 * activationCount)) : Array.Empty<ActivationStats>();
         if (lossTensor is not null) loss = values[2 * activationCount];
 
+        var nonFinite = NonFiniteNames(stats);
         return new StepRecord(step, loss, stats, Parameters)
         {
-            NonFiniteParameters = NonFiniteNames(stats),
+            NonFiniteParameters = nonFinite,
+            Units = _reducer.Units(finite: nonFinite.Count == 0, Options.DeadUnitSteps),
             MissingGradients = MissingNamesOrEmpty(),
             Activations = activations,
             Time = DateTimeOffset.UtcNow,
@@ -256,11 +268,34 @@ public sealed class GradientMonitor : IDisposable
         return _guard;
     }
 
-    /// <summary>Diagnoses the captured history: vanishing, exploding, non-finite, dying ReLU, saturation, loss plateau and oscillation.</summary>
+    /// <summary>
+    /// Diagnoses the captured history: vanishing, exploding, non-finite, dying ReLU, saturation, loss plateau and
+    /// oscillation, with remedies chosen for this model (<see cref="Profile"/>).
+    /// </summary>
     public Diagnostics.Diagnosis Diagnose(Diagnostics.DiagnosticThresholds? thresholds = null)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return Diagnostics.Diagnoser.Diagnose(History, thresholds);
+        return Diagnostics.Diagnoser.Diagnose(History, thresholds, Profile);
+    }
+
+    /// <summary>
+    /// What the monitor knows about the model besides its gradients: its activation and normalisation modules (and
+    /// which activation hooks have fired), its Linear/Conv weight scales at attach, the guard's clipping policy.
+    /// </summary>
+    public Diagnostics.ModelProfile Profile
+    {
+        get
+        {
+            var fired = _activations?.FiredPaths ?? new HashSet<string>();
+            var policy = _guard is { IsDisposed: false } ? _guard.Clipping : null;
+            return _profile with
+            {
+                Activations = _profile.Activations.Select(a => a with { Fired = fired.Contains(a.Path) }).ToList(),
+                Clipping = policy?.ToString(),
+                ClipsGradients = ModelProfiler.ClipsGradients(policy),
+                CapturedSteps = _fullSteps,
+            };
+        }
     }
 
     // ---- Guard protocol -------------------------------------------------------------------------------

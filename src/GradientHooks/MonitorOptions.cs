@@ -40,12 +40,31 @@ public sealed record MonitorOptions
     /// </summary>
     public double SaturationDerivativeFraction { get; init; } = 0.01;
 
+    /// <summary>
+    /// When true (default), CPU gradients that are contiguous float32/float64/float16/bfloat16 are reduced by one
+    /// managed SIMD pass over their memory (Σg, Σg², min, max, zeros and per-unit zero rows together, parallel over
+    /// chunks) instead of several libtorch reductions per parameter. Other devices and layouts always use libtorch.
+    /// The results agree within floating-point rounding (the fused pass accumulates in double). False: libtorch only.
+    /// </summary>
+    public bool FusedReduction { get; init; } = true;
+
+    /// <summary>
+    /// A Linear/Conv output unit is dead when its gradient (weight row and bias entry) was exactly zero on each of
+    /// this many consecutive full captures with finite gradients (or on every one so far, when fewer have been
+    /// made); see <see cref="UnitStats"/>. A live ReLU unit that fires on a fraction a of examples passes no gradient
+    /// on a batch of B with probability (1 − a)^B, so on 20 steps in a row only when it almost never fires.
+    /// Default 20; at least 1.
+    /// </summary>
+    public int DeadUnitSteps { get; init; } = 20;
+
     internal void Validate()
     {
         if (HistoryLength < 1)
             throw new ArgumentOutOfRangeException(nameof(HistoryLength), HistoryLength, "MonitorOptions.HistoryLength must be at least 1.");
         if (Every < 1)
             throw new ArgumentOutOfRangeException(nameof(Every), Every, "MonitorOptions.Every must be at least 1 (1 = every step).");
+        if (DeadUnitSteps < 1)
+            throw new ArgumentOutOfRangeException(nameof(DeadUnitSteps), DeadUnitSteps, "MonitorOptions.DeadUnitSteps must be at least 1.");
         if (UpdateRatioSampleSize < 0)
             throw new ArgumentOutOfRangeException(nameof(UpdateRatioSampleSize), UpdateRatioSampleSize, "MonitorOptions.UpdateRatioSampleSize must be >= 0 (0 = every element).");
         if (!(SaturationDerivativeFraction > 0 && SaturationDerivativeFraction < 1))

@@ -39,6 +39,13 @@ public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientS
     /// <summary>Names of trainable parameters whose <c>grad</c> was null on this step (unused in the forward pass); their statistics are empty.</summary>
     public IReadOnlyList<string> MissingGradients { get; init; } = Array.Empty<string>();
 
+    /// <summary>
+    /// Per Linear/Conv layer: how many output units passed no gradient on this step and how many have been dead
+    /// (no gradient on each of the last <see cref="MonitorOptions.DeadUnitSteps"/> full captures), read from the
+    /// gradients themselves, so it needs no hook and sees functional and <c>.forward()</c> activations. Full steps only.
+    /// </summary>
+    public IReadOnlyList<UnitStats> Units { get; init; } = Array.Empty<UnitStats>();
+
     /// <summary>Activation statistics from the forward hooks, when tracked; empty otherwise.</summary>
     public IReadOnlyList<ActivationStats> Activations { get; init; } = Array.Empty<ActivationStats>();
 

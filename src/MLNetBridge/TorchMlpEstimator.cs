@@ -39,7 +39,7 @@ public sealed class TorchMlpEstimator : IEstimator<TorchMlpTransformer>
         var result = TorchMlpTraining.Train(data, Task, classCount, _options);
         var keyValues = Task == TorchMlpTask.MulticlassClassification ? LabelKeyValues.From(input.Schema[_options.LabelColumnName]) : null;
         var fitted = new FittedNetwork(Task, _options.FeatureColumnName, result.Network, classCount, keyValues);
-        return new TorchMlpTransformer(fitted, result.History, result.Diagnosis);
+        return new TorchMlpTransformer(fitted, result.History, result.Diagnosis, result.Steps);
     }
 
     /// <summary>

@@ -109,7 +109,7 @@ public static class TorchMlpModelOperations
             case CustomMappingTransformer<TorchMlpFeaturesRow, TorchMlpMulticlassRow>:
                 if (!networks.TryDequeue(out var fitted))
                     throw new InvalidDataException("The model file has a TorchMlp step without its network entry: was it saved with mlContext.Model.SaveTorchMlp?");
-                return new TorchMlpTransformer(fitted, Array.Empty<TorchMlpEpoch>(), null);
+                return new TorchMlpTransformer(fitted, Array.Empty<TorchMlpEpoch>(), null, Array.Empty<StepRecord>());
             case IEnumerable<ITransformer> chain when IsChain(transformer):
                 return new TransformerChain<ITransformer>(chain.Select(t => Restore(t, networks)).ToArray());
             default:

@@ -18,8 +18,9 @@ public sealed class TorchMlpTransformer : ITransformer
 {
     private readonly ITransformer _mapping;
 
-    internal TorchMlpTransformer(FittedNetwork fitted, IReadOnlyList<TorchMlpEpoch> history, Diagnosis? diagnosis)
+    internal TorchMlpTransformer(FittedNetwork fitted, IReadOnlyList<TorchMlpEpoch> history, Diagnosis? diagnosis, IReadOnlyList<StepRecord> steps)
     {
+        TrainingSteps = steps;
         Fitted = fitted;
         TrainingHistory = history;
         TrainingDiagnosis = diagnosis;
@@ -49,6 +50,13 @@ public sealed class TorchMlpTransformer : ITransformer
 
     /// <summary>One entry per epoch: loss, gradient norms per layer, clipped and skipped steps, diagnosis so far. Empty for a loaded model.</summary>
     public IReadOnlyList<TorchMlpEpoch> TrainingHistory { get; }
+
+    /// <summary>
+    /// The monitor's captured steps of the fit (the last <see cref="MonitorOptions.HistoryLength"/> fully captured
+    /// steps and every step with NaN/Inf), oldest first: what <see cref="TrainingDiagnosis"/> was computed from, ready
+    /// for <c>GradientCharts</c> or a sink. Empty for a loaded model (not saved).
+    /// </summary>
+    public IReadOnlyList<StepRecord> TrainingSteps { get; }
 
     /// <summary>Always true: scoring is row to row.</summary>
     public bool IsRowToRowMapper => true;

@@ -9,16 +9,23 @@ public static class Diagnoser
     private static readonly IDiagnosticRule[] AlwaysRules = { new NonFiniteRule(), new ExplodingRule() };
 
     /// <summary>Statistical rules that need at least <see cref="DiagnosticThresholds.MinSteps"/> full steps.</summary>
-    private static readonly IDiagnosticRule[] WindowRules = { new VanishingRule(), new DyingReluRule(), new SaturationRule(), new LossRule() };
+    private static readonly IDiagnosticRule[] WindowRules = { new VanishingRule(), new DyingReluRule(), new SaturationRule(), new LossRule(), new HookCoverageRule() };
 
     /// <summary>Diagnoses <paramref name="history"/> (oldest first) with <paramref name="thresholds"/> (defaults when null).</summary>
     /// <returns>A diagnosis; with fewer than <see cref="DiagnosticThresholds.MinSteps"/> full steps it says there is not enough data (never "healthy").</returns>
-    public static Diagnosis Diagnose(IReadOnlyList<StepRecord> history, DiagnosticThresholds? thresholds = null)
+    public static Diagnosis Diagnose(IReadOnlyList<StepRecord> history, DiagnosticThresholds? thresholds = null) => Diagnose(history, thresholds, null);
+
+    /// <summary>
+    /// Diagnoses <paramref name="history"/> knowing the model's <paramref name="profile"/> (see
+    /// <see cref="GradientMonitor.Profile"/>): hooks that never fired are reported, and remedies fit the model (nothing
+    /// already applied, calls that work on it). Without a profile the remedies are the general ones.
+    /// </summary>
+    public static Diagnosis Diagnose(IReadOnlyList<StepRecord> history, DiagnosticThresholds? thresholds, ModelProfile? profile)
     {
         ArgumentNullException.ThrowIfNull(history);
         thresholds ??= new DiagnosticThresholds();
         thresholds.Validate();
-        var context = new DiagnosisContext(history, thresholds);
+        var context = new DiagnosisContext(history, thresholds, profile);
         var findings = new List<Finding>();
         foreach (var rule in AlwaysRules) findings.AddRange(rule.Evaluate(context));
         bool enough = context.Window.Count >= thresholds.MinSteps;
@@ -28,8 +35,22 @@ public static class Diagnoser
                 Array.Empty<string>(), new[] { $"{history.Count} step(s) in the history, {context.Window.Count} with full statistics" }, Array.Empty<Remedy>()));
         else
             foreach (var rule in WindowRules) findings.AddRange(rule.Evaluate(context));
+        findings = Reconcile(findings);
         findings.Sort((a, b) => b.Severity.CompareTo(a.Severity));
         return new Diagnosis(findings, context.Layers, enough, context.Window.Count,
             context.Window.Count > 0 ? context.Window[0].Step : 0, context.Window.Count > 0 ? context.Window[^1].Step : 0);
+    }
+
+    /// <summary>
+    /// Keeps the remedies of one diagnosis consistent: when a problem calls for a lower learning rate (exploding,
+    /// dying units, oscillation), no other finding may recommend raising it.
+    /// </summary>
+    private static List<Finding> Reconcile(List<Finding> findings)
+    {
+        bool lower = findings.Any(f => f.Severity != Severity.Info && f.Remedies.Any(r => r.Kind == RemedyKind.LowerLearningRate));
+        if (!lower) return findings;
+        return findings.Select(f => f.Remedies.Any(r => r.Kind == RemedyKind.RaiseLearningRate)
+            ? f with { Remedies = f.Remedies.Where(r => r.Kind != RemedyKind.RaiseLearningRate).ToList() }
+            : f).ToList();
     }
 }

@@ -41,6 +41,18 @@ public sealed class Diagnosis
     /// <summary>True when there was enough data and no finding is a Warning or Critical.</summary>
     public bool IsHealthy => HasEnoughData && Findings.All(f => f.Severity == Severity.Info);
 
+    /// <summary>
+    /// The same diagnosis with every remedy restated by <paramref name="restate"/> (return null to drop a remedy):
+    /// for a host that wraps the model, such as a trainer whose users change options rather than call
+    /// <c>Init.Apply</c> on a network they never see. Match on <see cref="Remedy.Kind"/>.
+    /// </summary>
+    public Diagnosis WithRemedies(Func<Finding, Remedy, Remedy?> restate)
+    {
+        ArgumentNullException.ThrowIfNull(restate);
+        var findings = Findings.Select(f => f with { Remedies = f.Remedies.Select(r => restate(f, r)).OfType<Remedy>().ToList() }).ToList();
+        return new Diagnosis(findings, Layers, HasEnoughData, StepsAnalyzed, FirstStep, LastStep);
+    }
+
     /// <summary>True when a finding of this kind is present.</summary>
     public bool Has(FindingKind kind) => Findings.Any(f => f.Kind == kind);
 
@@ -54,9 +66,9 @@ public sealed class Diagnosis
         if (Layers.Count > 0)
         {
             sb.AppendLine();
-            sb.AppendLine($"  {"layer",-16} {"grad RMS",10} {"grad norm",10} {"vs last",9} {"update",9}");
+            sb.AppendLine($"  {"layer",-16} {"grad RMS",10} {"grad norm",10} {"vs last",9} {"update",9} {"dead",6}");
             foreach (var l in Layers)
-                sb.AppendLine($"  {l.Layer,-16} {l.GradientRms,10:0.00e+0} {l.GradientNorm,10:0.00e+0} {l.RatioToLast,9:0.0e+0} {(l.UpdateRatio is double u ? u.ToString("0.0e+0") : "-"),9}");
+                sb.AppendLine($"  {l.Layer,-16} {l.FlowingRms,10:0.00e+0} {l.GradientNorm,10:0.00e+0} {(double.IsNaN(l.RatioToLast) ? "-" : l.RatioToLast.ToString("0.0e+0")),9} {(l.UpdateRatio is double u ? u.ToString("0.0e+0") : "-"),9} {(l.DeadUnitFraction is double d ? d.ToString("P0") : "-"),6}");
         }
         foreach (var f in Findings)
         {
@@ -78,8 +90,8 @@ public sealed class Diagnosis
 
     /// <summary>
     /// Stable JSON: <c>{ "healthy", "hasEnoughData", "stepsAnalyzed", "firstStep", "lastStep",
-    /// "layers": [{ "layer", "depth", "gradientRms", "gradientNorm", "ratioToLast", "updateRatio" }],
-    /// "findings": [{ "kind", "severity", "summary", "layers", "evidence", "remedies": [{ "title", "detail" }] }] }</c>;
+    /// "layers": [{ "layer", "depth", "gradientRms", "gradientNorm", "ratioToLast", "updateRatio", "flowingRms", "deadUnitFraction", "passesNoGradient" }],
+    /// "findings": [{ "kind", "severity", "summary", "layers", "evidence", "remedies": [{ "title", "detail", "kind" }] }] }</c>;
     /// enums as strings, NaN as "NaN".
     /// </summary>
     public string ToJson() => JsonSerializer.Serialize(new

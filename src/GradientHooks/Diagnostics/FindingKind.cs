@@ -19,4 +19,6 @@ public enum FindingKind
     LossOscillation,
     /// <summary>Too few captured steps to judge.</summary>
     NotEnoughData,
+    /// <summary>Activation hooks that never fire (modules called with <c>.forward()</c>) or functional activations: what is and is not measured (information).</summary>
+    ActivationsNotObserved,
 }

@@ -5,45 +5,45 @@ public static class Remedies
 {
     /// <summary>He/Kaiming initialisation for ReLU-family layers.</summary>
     public static Remedy HeInit { get; } = new("He initialization",
-        "Weights with std √(2/fan_in) keep ReLU activations' variance constant through depth: Init.Apply(model, InitScheme.HeNormal)");
+        "Weights with std √(2/fan_in) keep ReLU activations' variance constant through depth: Init.Apply(model, InitScheme.HeNormal)") { Kind = RemedyKind.HeInit };
 
     /// <summary>Xavier/Glorot initialisation for tanh/sigmoid layers.</summary>
     public static Remedy XavierInit { get; } = new("Xavier (Glorot) initialization",
-        "Weights with std g·√(2/(fan_in+fan_out)) balance forward and backward variance for tanh/sigmoid: Init.Apply(model, InitScheme.XavierNormal)");
+        "Weights with std g·√(2/(fan_in+fan_out)) balance forward and backward variance for tanh/sigmoid: Init.Apply(model, InitScheme.XavierNormal)") { Kind = RemedyKind.XavierInit };
 
     /// <summary>Swap saturating activations for ReLU.</summary>
     public static Remedy SwapToRelu { get; } = new("Non-saturating activation",
-        "σ'(x) ≤ 1/4 shrinks the signal at every layer; ReLU's derivative is 1 for x > 0: model = ActivationSwap.Replace(model, Activation.Sigmoid, Activation.ReLU) (or Activation.LeakyReLU / Activation.ELU), then Init.Apply(model, InitScheme.HeNormal)");
+        "σ'(x) ≤ 1/4 shrinks the signal at every layer; ReLU's derivative is 1 for x > 0: model = ActivationSwap.Replace(model, Activation.Sigmoid, Activation.ReLU) (or Activation.LeakyReLU / Activation.ELU), then Init.Apply(model, InitScheme.HeNormal)") { Kind = RemedyKind.SwapToRelu };
 
     /// <summary>Insert batch normalisation before activations.</summary>
     public static Remedy BatchNorm { get; } = new("Batch normalization",
-        "Normalising each layer's pre-activations keeps them out of saturation and the per-layer gain near one: model = Normalization.InsertBatchNorm(model) (NormalizationKind.LayerNorm for recurrent nets or small batches)");
+        "Normalising each layer's pre-activations keeps them out of saturation and the per-layer gain near one: model = Normalization.InsertBatchNorm(model) (NormalizationKind.LayerNorm for recurrent nets or small batches)") { Kind = RemedyKind.BatchNorm };
 
     /// <summary>Clip the global gradient norm.</summary>
     public static Remedy GlobalNormClipping { get; } = new("Gradient norm clipping",
-        "Rescale the whole gradient when its norm exceeds a limit, keeping its direction: optimizer = monitor.Guard(optimizer, Clip.GlobalNorm(1.0)) (or Clip.Adaptive() to pick the limit from the norm history)");
+        "Rescale the whole gradient when its norm exceeds a limit, keeping its direction: optimizer = monitor.Guard(optimizer, Clip.GlobalNorm(1.0)) (or Clip.Adaptive() to pick the limit from the norm history)") { Kind = RemedyKind.GlobalNormClipping };
 
     /// <summary>Clip the global norm: the standard fix for recurrent networks.</summary>
     public static Remedy RecurrentClipping { get; } = new("Norm clipping for recurrent layers",
-        "Exploding gradients in RNNs come from repeated multiplication by the recurrent weights (Pascanu et al. 2013); clipping the norm is the usual fix: optimizer = monitor.Guard(optimizer, Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0)))");
+        "Exploding gradients in RNNs come from repeated multiplication by the recurrent weights (Pascanu et al. 2013) { Kind = RemedyKind.GlobalNormClipping }; clipping the norm is the usual fix: optimizer = monitor.Guard(optimizer, Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0)))");
 
     /// <summary>Skip steps with NaN/Inf gradients.</summary>
     public static Remedy SkipNonFinite { get; } = new("Skip non-finite steps",
-        "Zero NaN/Inf gradients and skip that update so one bad batch cannot destroy the weights: optimizer = monitor.Guard(optimizer, Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0)))");
+        "Zero NaN/Inf gradients and skip that update so one bad batch cannot destroy the weights: optimizer = monitor.Guard(optimizer, Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0)))") { Kind = RemedyKind.SkipNonFinite };
 
     /// <summary>Lower the learning rate.</summary>
     public static Remedy LowerLearningRate { get; } = new("Lower learning rate",
-        "Too large a step overshoots and feeds back into larger gradients: foreach (var g in optimizer.ParamGroups) g.LearningRate /= 10;");
+        "Too large a step overshoots and feeds back into larger gradients: foreach (var g in optimizer.ParamGroups) g.LearningRate /= 10;") { Kind = RemedyKind.LowerLearningRate };
 
     /// <summary>Swap ReLU for LeakyReLU (or ELU).</summary>
     public static Remedy SwapToLeakyRelu { get; } = new("LeakyReLU or ELU",
-        "A negative slope keeps a gradient flowing through units that would be dead: model = ActivationSwap.Replace(model, Activation.ReLU, Activation.LeakyReLU) (or Activation.ELU)");
+        "A negative slope keeps a gradient flowing through units that would be dead: model = ActivationSwap.Replace(model, Activation.ReLU, Activation.LeakyReLU) (or Activation.ELU)") { Kind = RemedyKind.SwapToLeakyRelu };
 
     /// <summary>Check the data and the loss for the source of NaN.</summary>
     public static Remedy CheckInputs { get; } = new("Check inputs and loss",
-        "NaN often starts in the data (missing values), in log/sqrt/division of the loss, or after an overflow; look at the first parameter named above and the batch of that step");
+        "NaN often starts in the data (missing values), in log/sqrt/division of the loss, or after an overflow; look at the first parameter named above and the batch of that step") { Kind = RemedyKind.CheckInputs };
 
     /// <summary>Raise the learning rate when nothing is moving.</summary>
     public static Remedy RaiseLearningRate { get; } = new("Check the learning rate",
-        "If gradients are healthy but the loss does not move, the step may be too small: foreach (var g in optimizer.ParamGroups) g.LearningRate *= 3;");
+        "If gradients are healthy but the loss does not move, the step may be too small: foreach (var g in optimizer.ParamGroups) g.LearningRate *= 3;") { Kind = RemedyKind.RaiseLearningRate };
 }

@@ -3,4 +3,8 @@ namespace GradientHooks.Diagnostics;
 /// <summary>A fix for a finding: a title and the exact GradientHooks (or TorchSharp) call that applies it.</summary>
 /// <param name="Title">Short name, e.g. "He initialization".</param>
 /// <param name="Detail">Why it helps and the call, e.g. <c>Init.Apply(model, InitScheme.HeNormal)</c>.</param>
-public sealed record Remedy(string Title, string Detail);
+public sealed record Remedy(string Title, string Detail)
+{
+    /// <summary>Which fix this is, so that a host wrapping the model (such as the ML.NET trainer) can restate it in its own options.</summary>
+    public RemedyKind Kind { get; init; }
+}

@@ -27,6 +27,7 @@ internal sealed class ActivationTracker : IDisposable
         public Tensor? Latest;   // [2] counts on the output's device, outside every dispose scope
         public (long First, long Second) Denominators;
         public bool Failed;
+        public bool Fired;      // the hook ran in a training forward pass at least once
     }
 
     public ActivationTracker(double saturationDerivativeFraction)
@@ -40,6 +41,16 @@ internal sealed class ActivationTracker : IDisposable
     public bool Armed { get; set; }
 
     public int Count => _entries.Count;
+
+    /// <summary>The family the tracker measures a module type as, or null when it does not hook that type.</summary>
+    public static ActivationFamily? FamilyOf(string typeName) =>
+        Rectifiers.Contains(typeName) ? ActivationFamily.Rectifier : Saturating.Contains(typeName) ? ActivationFamily.Saturating : null;
+
+    /// <summary>Paths of the hooked modules.</summary>
+    public IReadOnlySet<string> HookedPaths => _entries.Select(e => e.Name).ToHashSet();
+
+    /// <summary>Paths of the hooked modules whose hook has run in a training forward pass.</summary>
+    public IReadOnlySet<string> FiredPaths => _entries.Where(e => e.Fired).Select(e => e.Name).ToHashSet();
 
     /// <summary>Registers hooks on every activation module; on failure removes those already added and rethrows.</summary>
     public void Attach(Module model)
@@ -75,6 +86,7 @@ internal sealed class ActivationTracker : IDisposable
     /// <summary>A monitoring hook must never break the user's forward pass: an error disables the module's statistics and is recorded.</summary>
     private void SafeOnForward(Entry entry, Module module, Tensor output)
     {
+        if (module.training) entry.Fired = true;
         if (entry.Failed) return;
         try { OnForward(entry, module, output); }
         catch (Exception e) when (e is not OutOfMemoryException)

@@ -33,9 +33,41 @@ public static class Normalization
     }
 
     /// <summary>Same as <see cref="InsertBatchNorm(Sequential, NormalizationKind)"/> for a model typed as <c>Module</c>.</summary>
-    /// <exception cref="ArgumentException">The model is not a Sequential: the message says which containers are supported.</exception>
-    public static Sequential InsertBatchNorm(nn.Module model, NormalizationKind kind = NormalizationKind.BatchNorm) =>
-        model is Sequential s ? InsertBatchNorm(s, kind) : throw SequentialRewriter.NotSequential(model, "Normalization.InsertBatchNorm");
+    /// <exception cref="ArgumentException">
+    /// The model is not a Sequential. Where a normalisation layer goes in a custom module is decided by its
+    /// <c>forward()</c>, which no rewrite can change; the message lists the fields to add for its Linear/Conv layers
+    /// and the line to write in <c>forward()</c>. The model is not changed.
+    /// </exception>
+    public static Sequential InsertBatchNorm(nn.Module model, NormalizationKind kind = NormalizationKind.BatchNorm)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model is Sequential s ? InsertBatchNorm(s, kind) : throw CustomModule(model, kind);
+    }
+
+    private static ArgumentException CustomModule(nn.Module model, NormalizationKind kind)
+    {
+        var layers = model.named_modules().Where(m => m.module is Linear or Conv1d or Conv2d or Conv3d).ToList();
+        var hidden = layers.Take(Math.Max(0, layers.Count - 1)).ToList();
+        string Norm(nn.Module m) => kind == NormalizationKind.LayerNorm
+            ? $"LayerNorm({OutOf(m)})"
+            : m switch { Conv2d => "BatchNorm2d", Conv3d => "BatchNorm3d", _ => "BatchNorm1d" } + $"({OutOf(m)})";
+        var fields = hidden.Count == 0 ? "a normalisation layer after each hidden Linear/Conv layer"
+            : string.Join(", ", hidden.Select((l, i) => $"private readonly Module<Tensor, Tensor> bn{i + 1} = {Norm(l.module)};   // after {l.name}"));
+        var example = hidden.Count == 0 ? "act(bn1.forward(layer.forward(x)))" : $"act(bn1.forward({hidden[0].name}.forward(x)))";
+        return new ArgumentException(
+            $"Normalization.InsertBatchNorm rewrites torch.nn.Sequential models only; {model.GetType().Name} is a custom module whose forward() decides the order of its layers, so no rewrite can place the new layers. " +
+            $"Add the fields {fields} (RegisterComponents registers them), and in forward() call each between its layer and the activation: {example}. The model was not changed.",
+            nameof(model));
+    }
+
+    private static long OutOf(nn.Module m) => m switch
+    {
+        Linear l => l.out_features,
+        Conv1d c => c.weight!.shape[0],
+        Conv2d c => c.weight!.shape[0],
+        Conv3d c => c.weight!.shape[0],
+        _ => 0,
+    };
 
     private static bool FeedsActivation(nn.Module next) =>
         ActivationModules.Classify(next, out _) is not null || next is Dropout or AlphaDropout;

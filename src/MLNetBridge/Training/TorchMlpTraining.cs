@@ -58,7 +58,7 @@ internal static class TorchMlpTraining
                     tally.Add(step);
                 }
             }
-            var diagnosis = monitor.Diagnose();
+            var diagnosis = TorchMlpRemedies.Restate(monitor.Diagnose(), options);
             var record = tally.ToEpoch(epoch, clock.Elapsed, diagnosis);
             history.Add(record);
             options.Progress?.Report(record);
@@ -66,7 +66,7 @@ internal static class TorchMlpTraining
 
         model.eval();
         var network = NetworkExport.ToScoring(model, labelMean, labelScale);
-        return new TrainingResult(network, history, history[^1].Diagnosis); // the last epoch's diagnosis is the final one
+        return new TrainingResult(network, history, history[^1].Diagnosis, monitor.History.ToArray()); // the last epoch's diagnosis is the final one
     }
 
     private static Tensor Loss(TorchMlpTask task, Tensor output, Tensor target) => task switch

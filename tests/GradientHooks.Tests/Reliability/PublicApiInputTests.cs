@@ -100,7 +100,7 @@ public sealed class PublicApiInputTests
         // Layers
         Add("ActivationSwap.Replace(null)", nullEx, "model", "model", () => ActivationSwap.Replace((TorchSharp.Modules.Sequential)null!, Activation.Sigmoid, Activation.ReLU));
         Add("ActivationSwap.Replace(from Linear)", arg, "from", "Linear (identity) has no module", () => ActivationSwap.Replace(TestModels.Mlp(), Activation.Linear, Activation.ReLU));
-        Add("ActivationSwap.Replace(non-Sequential)", arg, null, "Sequential", () => ActivationSwap.Replace(nn.Linear(2, 2), Activation.ReLU, Activation.ELU));
+        Add("ActivationSwap.Replace(Module, from Linear)", arg, "from", "no module to replace", () => ActivationSwap.Replace((nn.Module)nn.Linear(2, 2), Activation.Linear, Activation.ELU));
         Add("Normalization.InsertBatchNorm(null)", nullEx, "model", "model", () => Normalization.InsertBatchNorm((TorchSharp.Modules.Sequential)null!));
         Add("Normalization.InsertBatchNorm(non-Sequential)", arg, null, "Sequential", () => Normalization.InsertBatchNorm(nn.Linear(2, 2)));
 

@@ -1,15 +1,14 @@
 namespace GradientHooks.Diagnostics.Rules;
 
 /// <summary>
-/// Exploding gradients, four ways: the total norm grows geometrically over the window (least-squares fit of
-/// ln‖g‖ on the step), it spikes far above the running median of the steps before it, it rises by
-/// <see cref="DiagnosticThresholds.GrowthMinRise"/> or more and then turns into NaN/Inf, or the first layer's gradient
-/// RMS is far above the last layer's.
+/// Exploding gradients need evidence that the growth is real and does harm: the total norm grows geometrically over
+/// the window (least-squares fit of ln‖g‖ on the step); or it spikes (robustly, see <see cref="GradientSpikes"/>) and
+/// the loss responds or NaN/Inf follows; or it rises by <see cref="DiagnosticThresholds.GrowthMinRise"/> or more and
+/// then turns into NaN/Inf; or the first layer's flowing gradient RMS is far above the last layer's. Spikes the loss
+/// absorbs (hard mini-batches, heavy-tailed data) are reported as information only.
 /// </summary>
 internal sealed class ExplodingRule : IDiagnosticRule
 {
-    private const int SpikeLookback = 10;
-
     public IEnumerable<Finding> Evaluate(DiagnosisContext c)
     {
         var t = c.Thresholds;
@@ -20,7 +19,7 @@ internal sealed class ExplodingRule : IDiagnosticRule
         var points = c.Window.Where(r => double.IsFinite(r.TotalNorm) && r.TotalNorm > 0).Select(r => ((double)r.Step, Math.Log(r.TotalNorm))).ToList();
         if (points.Count >= 5)
         {
-            var (slope, intercept, r2) = Fit(points);
+            var (slope, _, r2) = Fit(points);
             double rise = Math.Exp(slope * (points[^1].Item1 - points[0].Item1));
             if (slope > Math.Log(2) / t.GrowthDoublingSteps && r2 >= t.GrowthMinR2 && rise >= t.GrowthMinRise)
             {
@@ -28,21 +27,29 @@ internal sealed class ExplodingRule : IDiagnosticRule
                 severity = Severity.Critical;
             }
         }
-        // Spikes anywhere in the history (not only the window): an explosion the model never recovered from must
-        // still be reported after the norms have settled. Each norm is judged against the running median of the
-        // steps before it, so norms that fall as training converges are never spikes.
-        var all = c.History.Where(r => r.IsFull && double.IsFinite(r.TotalNorm) && r.TotalNorm > 0).Select(r => (Step: r.Step, Norm: r.Clipping?.NormBefore ?? r.TotalNorm)).ToList();
-        var spikes = new List<(long Step, double Norm, double Median)>();
-        for (int i = SpikeLookback / 2; i < all.Count; i++)
+
+        var spikes = GradientSpikes.Find(c);
+        var harmful = spikes.Where(s => s.Harmful).ToList();
+        if (harmful.Count > 0)
         {
-            double running = DiagnosisContext.Median(all.Skip(Math.Max(0, i - SpikeLookback)).Take(Math.Min(i, SpikeLookback)).Select(p => p.Norm));
-            if (all[i].Norm > t.SpikeFactor * running) spikes.Add((all[i].Step, all[i].Norm, running));
+            var first = harmful[0];
+            var worst = harmful.MaxBy(s => s.Z)!;
+            evidence.Add($"{harmful.Count} gradient spike(s) the loss did not absorb, first at step {first.Step}: norm {first.Norm:0.00e+0} = {first.Norm / first.BaselineNorm:0.#}× {(first.AtStart ? "where training settled after it" : "the median of the 10 steps before")} ({first.BaselineNorm:0.00e+0}), {first.Z:0.#} robust standard deviations on the log scale (threshold {t.SpikeZ:0.#})" +
+                (worst != first ? $"; largest at step {worst.Step} ({worst.Norm:0.00e+0}, z {worst.Z:0.#})" : ""));
+            evidence.Add(first.FollowedByNonFinite && first.LossAfter is null
+                ? $"NaN/Inf followed within {GradientSpikes.Response} steps"
+                : $"the loss responded: median {first.LossAfter:0.####} {(first.AtStart ? "over the spike's steps" : "over the next 10 steps")} against {first.LossBefore:0.####} {(first.AtStart ? "once training settled" : "before")} (×{first.LossAfter / first.LossBefore:0.#}; threshold ×{t.LossResponseFactor})" +
+                  (first.FollowedByNonFinite ? ", then NaN/Inf" : ""));
+            if (harmful.Any(s => s.FollowedByNonFinite)) severity = Severity.Critical;
+            // Never recovered: the window's loss is still far above where it was before the first harmful spike.
+            double late = DiagnosisContext.Median(c.WindowLosses);
+            if (!first.AtStart && first.LossBefore is double lb && late > t.LossResponseFactor * lb)
+            {
+                evidence.Add($"the loss never came back: median {late:0.####} over the last {c.WindowLosses.Count} steps, ×{late / lb:0.#} its {lb:0.####} before step {first.Step}");
+                severity = Severity.Critical;
+            }
         }
-        if (spikes.Count > 0)
-        {
-            var worst = spikes.MaxBy(s => s.Norm / s.Median);
-            evidence.Add($"{spikes.Count} spike(s) above {t.SpikeFactor}× the running median of the previous {SpikeLookback} steps (first at step {spikes[0].Step}); largest {worst.Norm:0.00e+0} at step {worst.Step} ({worst.Norm / worst.Median:0}× its median {worst.Median:0.00e+0})");
-        }
+
         // Growth that ends in NaN/Inf: too few finite steps for a fit, but the rise before the first bad step says it.
         var firstBad = c.History.FirstOrDefault(r => r.HasNonFinite);
         if (firstBad != null)
@@ -59,28 +66,65 @@ internal sealed class ExplodingRule : IDiagnosticRule
                 }
             }
         }
-        if (c.Layers.Count >= 2 && c.Layers[0].RatioToLast > t.ExplodingRatio)
+        var flowing = c.FlowingLayers;
+        if (flowing.Count >= 2 && flowing[0].FlowingRms > t.ExplodingRatio * flowing[^1].FlowingRms)
         {
-            evidence.Add($"first layer {c.Layers[0].Layer}: gradient RMS {c.Layers[0].RatioToLast:0.0e+0} × the last layer's (threshold {t.ExplodingRatio:0.#e+0}): gradients grow toward the input");
-            layers.AddRange(c.Layers.Where(l => l.RatioToLast > t.ExplodingRatio).Select(l => l.Layer));
+            evidence.Add($"first layer {flowing[0].Layer}: gradient RMS {flowing[0].FlowingRms / flowing[^1].FlowingRms:0.0e+0} × the last layer's (threshold {t.ExplodingRatio:0.#e+0}): gradients grow toward the input");
+            layers.AddRange(flowing.Where(l => l.FlowingRms > t.ExplodingRatio * flowing[^1].FlowingRms).Select(l => l.Layer));
             severity = Severity.Critical;
         }
+
+        if (evidence.Count == 0)
+        {
+            if (spikes.Count > 0) yield return Absorbed(spikes, t);
+            yield break;
+        }
+        if (InitScale(c) is string scale) evidence.Add(scale);
+        var silent = c.Layers.Where(l => l.PassesNoGradient).Select(l => l.Layer).ToList();
+        if (silent.Count > 0)
+            evidence.Add($"since then {string.Join(", ", silent)} pass{(silent.Count == 1 ? "es" : "")} no gradient at all (exactly zero on every step of the window)");
         var clipped = c.Window.Count(r => r.Clipping?.Clipped == true);
-        if (evidence.Count == 0) yield break;
-        // One spike and nothing else (no growth, no NaN, no input-side excess): mini-batch SGD meets a hard batch now
-        // and then. Reported, but as information: it does not make the run unhealthy.
-        var isolated = severity == Severity.Warning && evidence.Count == 1 && spikes.Count == 1;
-        if (isolated) severity = Severity.Info;
         if (clipped > 0) evidence.Add($"{clipped} of {c.Window.Count} steps were clipped");
         if (layers.Count == 0) layers.AddRange(c.Layers.Select(l => l.Layer));
 
+        var advisor = new RemedyAdvisor(c.Profile);
         var remedies = c.Recurrent
-            ? new List<Remedy> { Remedies.RecurrentClipping, Remedies.LowerLearningRate, Remedies.XavierInit }
-            : new List<Remedy> { Remedies.GlobalNormClipping, Remedies.LowerLearningRate, Remedies.HeInit, Remedies.BatchNorm };
+            ? new List<Remedy?> { advisor.RecurrentClipping(), Remedies.LowerLearningRate, Remedies.XavierInit }.OfType<Remedy>().ToList()
+            : advisor.For(RemedyKind.GlobalNormClipping, RemedyKind.LowerLearningRate, RemedyKind.HeInit, RemedyKind.BatchNorm);
+        bool startOnly = evidence.Count > 0 && harmful.Count > 0 && harmful.All(s => s.AtStart) && severity == Severity.Warning && evidence.Count <= 3;
         yield return new Finding(FindingKind.ExplodingGradients, severity,
-            isolated ? "One isolated gradient spike; the norms came back down."
+            startOnly
+                ? $"Exploding gradients at the start of training: the first steps' gradient norms were ×{harmful.Max(s => s.Norm / s.BaselineNorm):0} where training settled, and the loss with them."
                 : "Exploding gradients: gradient norms are growing out of control" + (c.Recurrent ? " (recurrent layers present)." : "."),
             layers, evidence, remedies);
+    }
+
+    /// <summary>Spikes the loss absorbed: reported as information.</summary>
+    private static Finding Absorbed(List<GradientSpikes.Spike> spikes, DiagnosticThresholds t)
+    {
+        var worst = spikes.MaxBy(s => s.Z)!;
+        return new Finding(FindingKind.ExplodingGradients, Severity.Info,
+            $"{spikes.Count} gradient spike(s) that the loss absorbed: hard mini-batches, not an explosion.",
+            Array.Empty<string>(),
+            new[]
+            {
+                $"largest at step {worst.Step}: norm {worst.Norm:0.00e+0}, {worst.Norm / worst.BaselineNorm:0.#}× its baseline median ({worst.Z:0.#} robust standard deviations of ln‖g‖; threshold {t.SpikeZ:0.#})",
+                "after every spike the loss stayed within ×" + t.LossResponseFactor.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + " of its level before, and no NaN/Inf followed",
+            },
+            Array.Empty<Remedy>());
+    }
+
+    /// <summary>Evidence that the weights started too large for their activations: √(fan_in·E[w²]) well above He's √2 (rectifiers) or 1 (others).</summary>
+    private static string? InitScale(DiagnosisContext c)
+    {
+        var p = c.Profile;
+        if (p is null || p.Layers.Count < 2 || p.HasNormalization) return null;
+        double target = p.HasRectifiers || p.ActivationsAreFunctional ? Math.Sqrt(2) : 1;
+        var hidden = p.Layers.Take(p.Layers.Count - 1).ToList();
+        double median = DiagnosisContext.Median(hidden.Select(l => l.WeightScale));
+        if (median < 1.25 * target) return null;
+        double gain = median / target;
+        return $"the weights started at √(fan_in·E[w²]) = {median:0.00} (median over {hidden.Count} layers), {gain:0.00}× the {target:0.00} that keeps the signal's variance constant (He et al. 2015): each layer amplifies it ×{gain:0.00}, ×{Math.Pow(gain, hidden.Count):0.0e+0} over {hidden.Count} layers";
     }
 
     /// <summary>Least squares y = a + b·x; returns (b, a, R²).</summary>

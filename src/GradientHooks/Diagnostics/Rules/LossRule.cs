@@ -32,7 +32,7 @@ internal sealed class LossRule : IDiagnosticRule
             if (aboveStart) evidence.Add($"the loss is now {late:0.####}, ×{late / first.Loss:0.0} its first value {first.Loss:0.####} at step {first.Step} (threshold ×{t.RisingLossFactor})");
             yield return new Finding(FindingKind.LossOscillation, Severity.Warning,
                 diverged || rising || aboveStart ? "The loss is rising: training has diverged from its best point." : "The loss oscillates strongly from step to step.",
-                Array.Empty<string>(), evidence, new List<Remedy> { Remedies.LowerLearningRate, Remedies.GlobalNormClipping });
+                Array.Empty<string>(), evidence, new RemedyAdvisor(c.Profile).For(RemedyKind.LowerLearningRate, RemedyKind.GlobalNormClipping));
             yield break;
         }
         double change = Math.Abs(late - early) / Math.Max(Math.Abs(early), 1e-12);
@@ -46,8 +46,13 @@ internal sealed class LossRule : IDiagnosticRule
                     $"median loss {early:0.####} → {late:0.####} over the last {losses.Count} steps ({change:P2} change; threshold {t.PlateauRelativeChange:P0})",
                     $"{progress:P0} below the first captured loss {c.FirstLoss:0.####} (a fall of {t.PlateauProgress:P0} would count as converged)",
                 },
-                new List<Remedy> { Remedies.SwapToRelu, Remedies.HeInit, Remedies.BatchNorm, Remedies.RaiseLearningRate });
+                new RemedyAdvisor(c.Profile).For(PlateauRemedies(c.Profile)));
     }
+
+    /// <summary>A flat loss: a saturating net needs a non-saturating activation first; a rectifier net, initialisation, normalisation and the learning rate.</summary>
+    private static RemedyKind[] PlateauRemedies(ModelProfile? p) => p is { HasRectifiers: true, HasSaturating: false }
+        ? new[] { RemedyKind.HeInit, RemedyKind.BatchNorm, RemedyKind.RaiseLearningRate }
+        : new[] { RemedyKind.SwapToRelu, RemedyKind.HeInit, RemedyKind.BatchNorm, RemedyKind.RaiseLearningRate };
 
     /// <summary>r₁ = Σ (xᵢ − x̄)(xᵢ₊₁ − x̄) / Σ (xᵢ − x̄)²; 0 for a constant series.</summary>
     internal static double LagOneAutocorrelation(IReadOnlyList<double> x, double mean)

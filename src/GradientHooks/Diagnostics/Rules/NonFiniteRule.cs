@@ -17,8 +17,9 @@ internal sealed class NonFiniteRule : IDiagnosticRule
             $"{bad.Count} step(s) with NaN/Inf gradients in the history; {bad.Count(r => r.Skipped)} of them skipped by the guard",
         };
         if (first.Loss is double l && !double.IsFinite(l)) evidence.Add($"the loss was {l} on that step");
-        var remedies = new List<Remedy> { Remedies.SkipNonFinite, Remedies.LowerLearningRate, Remedies.CheckInputs };
-        if (c.Recurrent) remedies.Insert(1, Remedies.RecurrentClipping);
+        var advisor = new RemedyAdvisor(c.Profile);
+        var remedies = advisor.For(RemedyKind.SkipNonFinite, RemedyKind.LowerLearningRate, RemedyKind.CheckInputs);
+        if (c.Recurrent && advisor.RecurrentClipping() is { } clip) remedies.Insert(Math.Min(1, remedies.Count), clip);
         var allSkipped = bad.All(r => r.Skipped);
         yield return new Finding(FindingKind.NonFiniteGradients, allSkipped ? Severity.Warning : Severity.Critical,
             $"NaN/Inf gradients, first in {name} at step {first.Step}" + (allSkipped ? "; every such step was skipped, the weights are intact." : "."),

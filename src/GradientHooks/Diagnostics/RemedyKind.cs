@@ -1,0 +1,30 @@
+namespace GradientHooks.Diagnostics;
+
+/// <summary>The fixes the diagnosis can recommend.</summary>
+public enum RemedyKind
+{
+    /// <summary>A fix outside the catalogue.</summary>
+    Other,
+    /// <summary>He (Kaiming) initialisation.</summary>
+    HeInit,
+    /// <summary>Xavier (Glorot) initialisation.</summary>
+    XavierInit,
+    /// <summary>Replace sigmoid/tanh with ReLU.</summary>
+    SwapToRelu,
+    /// <summary>Replace ReLU with LeakyReLU or ELU.</summary>
+    SwapToLeakyRelu,
+    /// <summary>Batch (or layer) normalisation before the activations.</summary>
+    BatchNorm,
+    /// <summary>Clip the total gradient norm.</summary>
+    GlobalNormClipping,
+    /// <summary>Skip steps with NaN/Inf gradients.</summary>
+    SkipNonFinite,
+    /// <summary>Lower the learning rate.</summary>
+    LowerLearningRate,
+    /// <summary>Raise (check) the learning rate.</summary>
+    RaiseLearningRate,
+    /// <summary>Look for the source of NaN in the data and the loss.</summary>
+    CheckInputs,
+    /// <summary>Call activation modules with <c>.call()</c> so their hooks fire.</summary>
+    CallModules,
+}

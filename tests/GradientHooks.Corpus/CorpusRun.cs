@@ -1,0 +1,49 @@
+using GradientHooks.Diagnostics;
+
+namespace GradientHooks.Corpus;
+
+/// <summary>
+/// One real training run of the corpus and the verdict it must get. A healthy run (<see cref="Expected"/> null)
+/// must carry no Warning or Critical finding; a broken run must carry a Warning or Critical finding of the
+/// expected kind that names every layer in <see cref="ExpectedLayers"/>, and no other problem except the
+/// <see cref="Tolerated"/> consequences (a dead network's loss is also flat).
+/// </summary>
+/// <param name="Name">Short unique name, e.g. <c>optdigits-cnn</c>.</param>
+/// <param name="Data">The data set(s), as in ../shared/data.</param>
+/// <param name="Model">The model and how it is written (custom Module, Sequential, ML.NET pipeline).</param>
+/// <param name="Setup">What makes it healthy or broken (optimizer, learning rate, fault).</param>
+/// <param name="Expected">The finding kind a broken run must get; null for a healthy run.</param>
+/// <param name="ExpectedLayers">Layers (or parameters) the expected finding must name.</param>
+/// <param name="Tolerated">Other problem kinds allowed to accompany the expected one.</param>
+/// <param name="Files">Files of ../shared/data the run reads.</param>
+/// <param name="Train">Trains the run and returns what it produced.</param>
+public sealed record CorpusRun(
+    string Name,
+    string Data,
+    string Model,
+    string Setup,
+    FindingKind? Expected,
+    IReadOnlyList<string> ExpectedLayers,
+    IReadOnlyList<FindingKind> Tolerated,
+    IReadOnlyList<string> Files,
+    Func<RunOutcome> Train)
+{
+    /// <summary>True for a run that must be diagnosed healthy.</summary>
+    public bool Healthy => Expected is null;
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+}
+
+/// <summary>What a corpus run produced.</summary>
+/// <param name="Diagnosis">The monitor's final diagnosis.</param>
+/// <param name="Metric">The model's quality in the data set's own terms (accuracy, R², loss), so a "healthy" verdict can be checked against learning.</param>
+/// <param name="Steps">Optimisation steps taken.</param>
+public sealed record RunOutcome(Diagnosis Diagnosis, string Metric, long Steps)
+{
+    /// <summary>The monitor's history, when the run had the monitor in hand (hand-written loops); empty for ML.NET runs.</summary>
+    public IReadOnlyList<StepRecord> History { get; init; } = Array.Empty<StepRecord>();
+
+    /// <summary>Wall time of the run (set by the runner).</summary>
+    public TimeSpan Elapsed { get; init; }
+}

@@ -1,0 +1,28 @@
+using GradientHooks.Corpus;
+
+// dotnet run -c Release --project tests/GradientHooks.Corpus [-- run-name ...] [--details] [--trace]
+// Trains every corpus run (or the named ones), prints the confusion table in Markdown, and exits with 1 when any
+// verdict is wrong, 2 when ../shared/data is missing.
+var details = args.Contains("--details");
+var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
+var runs = names.Length == 0 ? Corpus.All : names.Select(Corpus.Named).ToList();
+var missing = runs.SelectMany(r => r.Files).Distinct().Where(f => !GradientHooks.Corpus.Data.SharedData.Has(f)).ToList();
+if (missing.Count > 0)
+{
+    Console.Error.WriteLine($"The corpus needs ../shared/data next to the checkout; missing: {string.Join(", ", missing)}.");
+    return 2;
+}
+var verdicts = new List<Verdict>();
+foreach (var run in runs)
+{
+    Console.Error.WriteLine($"training {run.Name} ...");
+    var verdict = Corpus.Run(run);
+    verdicts.Add(verdict);
+    Console.Error.WriteLine($"  {verdict.Outcome.Metric}, {verdict.Outcome.Steps} steps, {verdict.Outcome.Elapsed.TotalSeconds:0.0} s: {verdict.Found}{(verdict.Correct ? "" : " WRONG: " + verdict.Reason)}");
+    if (details) Console.Error.WriteLine(verdict.Outcome.Diagnosis);
+    if (args.Contains("--trace"))
+        foreach (var r in verdict.Outcome.History)
+            Console.Error.WriteLine(FormattableString.Invariant($"    step {r.Step,6} loss {r.Loss,10:G4} norm {r.TotalNorm,10:G4} {(r.HasNonFinite ? "NaN" : "")} {string.Join(" ", r.Layers.Select(l => $"{l.Layer}:{l.Gradient.Rms:G2}"))}"));
+}
+Console.WriteLine(ConfusionTable.Markdown(verdicts));
+return verdicts.All(v => v.Correct) ? 0 : 1;
