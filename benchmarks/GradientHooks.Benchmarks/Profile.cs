@@ -58,6 +58,19 @@ public static class Profile
             using var pm = GradientMonitor.Attach(probe.Model, new MonitorOptions { TrackActivations = false, TrackUpdates = false });
             Time("monitor Capture, warm grads", () => pm.Capture());
         }
+        {
+            var small = new BlockNet(2, 256);
+            using (var s0 = torch.NewDisposeScope()) small.ForwardBackward();
+            using var light = GradientMonitor.Attach(small.Model, new MonitorOptions { Every = 1_000_000, TrackActivations = false, TrackUpdates = false });
+            using var full = GradientMonitor.Attach(new BlockNet(2, 256).Model, new MonitorOptions { TrackActivations = false, TrackUpdates = false });
+            Time("2x256 light Capture (NaN check)", () => light.Capture());
+            var smallFull = new BlockNet(2, 256);
+            using (var s1 = torch.NewDisposeScope()) smallFull.ForwardBackward();
+            using var fullMonitor = GradientMonitor.Attach(smallFull.Model, new MonitorOptions { TrackActivations = false, TrackUpdates = false });
+            Time("2x256 full Capture", () => fullMonitor.Capture());
+            Time("2x256 forward+backward", () => small.ForwardBackward());
+            Time("2x256 clip_grad_norm_", () => torch.nn.utils.clip_grad_norm_(small.Parameters, 1e9));
+        }
         Time("read grads only", () => { reducer.ReadGradients(); reducer.Clear(); });
         Time("libtorch reducer full", () => { tensorReducer.ReadGradients(); tensorReducer.Reduce(Array.Empty<torch.Tensor>()); tensorReducer.Clear(); });
         Time("libtorch reducer NaN check", () => { tensorReducer.ReadGradients(); tensorReducer.AnyNonFinite(); tensorReducer.Clear(); });

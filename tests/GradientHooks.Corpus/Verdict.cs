@@ -17,14 +17,21 @@ public sealed record Verdict(CorpusRun Run, RunOutcome Outcome, IReadOnlyList<Fi
     /// <summary>Judges <paramref name="outcome"/> against what <paramref name="run"/> must get.</summary>
     public static Verdict Judge(CorpusRun run, RunOutcome outcome)
     {
-        var problems = outcome.Diagnosis.Findings.Where(f => f.Severity != Severity.Info).ToList();
+        var (correct, reason) = Check(run, outcome.Diagnosis.Findings, outcome.Diagnosis.HasEnoughData);
+        return new Verdict(run, outcome, outcome.Diagnosis.Findings.Where(f => f.Severity != Severity.Info).ToList(), correct, reason);
+    }
+
+    /// <summary>The rule of <see cref="Judge"/> on bare findings: whether they are the verdict <paramref name="run"/> must get, and why not.</summary>
+    public static (bool Correct, string Reason) Check(CorpusRun run, IReadOnlyList<Finding> findings, bool hasEnoughData)
+    {
+        var problems = findings.Where(f => f.Severity != Severity.Info).ToList();
         var reasons = new List<string>();
-        var text = string.Join("\n", outcome.Diagnosis.Findings.SelectMany(f => f.Evidence.Prepend(f.Summary)));
+        var text = string.Join("\n", findings.SelectMany(f => f.Evidence.Prepend(f.Summary)));
         if (text.Contains("Infinity times", StringComparison.Ordinal) || text.Contains("∞ times", StringComparison.Ordinal))
             reasons.Add("a finding divides by an exact zero (\"Infinity times\")");
         if (run.Healthy)
         {
-            if (!outcome.Diagnosis.HasEnoughData) reasons.Add("not enough data to call it healthy");
+            if (!hasEnoughData) reasons.Add("not enough data to call it healthy");
             if (problems.Count > 0) reasons.Add($"false alarm: {string.Join(", ", problems.Select(p => $"{p.Kind} ({p.Severity}): {p.Summary}"))}");
         }
         else
@@ -39,6 +46,6 @@ public sealed record Verdict(CorpusRun Run, RunOutcome Outcome, IReadOnlyList<Fi
             var wrong = problems.Where(p => p.Kind != run.Expected && !run.Tolerated.Contains(p.Kind)).ToList();
             if (wrong.Count > 0) reasons.Add($"wrong kind: {string.Join(", ", wrong.Select(p => $"{p.Kind} ({p.Summary})"))}");
         }
-        return new Verdict(run, outcome, problems, reasons.Count == 0, string.Join("; ", reasons));
+        return (reasons.Count == 0, string.Join("; ", reasons));
     }
 }

@@ -56,12 +56,19 @@ public sealed class TrainingBehaviourTests
         var vanishing = Assert.Single(sick.TrainingDiagnosis!.Findings, f => f.Kind == FindingKind.VanishingGradients);
         Assert.True(vanishing.Severity >= Severity.Warning, sick.TrainingDiagnosis.ToString());
         Assert.Contains("fc1", vanishing.Evidence.First());
+        // The remedies speak the trainer's options: an ML.NET user never sees the network.
+        Assert.Contains(vanishing.Remedies, r => r.Kind == RemedyKind.SwapToRelu && r.Detail.StartsWith("TorchMlpOptions.Activation = Activation.ReLU"));
+        Assert.Contains(vanishing.Remedies, r => r.Kind == RemedyKind.BatchNorm && r.Detail.StartsWith("TorchMlpOptions.BatchNorm = true"));
+        Assert.DoesNotContain(sick.TrainingDiagnosis.Findings.SelectMany(f => f.Remedies), r => r.Detail.Contains("Init.Apply(") || r.Detail.Contains("ActivationSwap") || r.Detail.Contains("monitor.Guard"));
+        Assert.Equal(sick.TrainingDiagnosis.LastStep, sick.TrainingSteps[^1].Step);   // the steps it was computed from
         // The per-epoch history carries the same evidence: fc1's gradient is orders of magnitude below the output layer's.
         var last = sick.TrainingHistory[^1].LayerGradientNorms;
         Assert.True(last["fc1"] < 1e-3 * last["out"], $"fc1 {last["fc1"]:G3} vs out {last["out"]:G3}");
 
         var repaired = Fit(Activation.ReLU, InitScheme.HeNormal, true);
         Assert.DoesNotContain(repaired.TrainingDiagnosis!.Findings, f => f.Kind == FindingKind.VanishingGradients);
+        // He and BatchNorm are in place: never recommended again.
+        Assert.DoesNotContain(repaired.TrainingDiagnosis.Findings.SelectMany(f => f.Remedies), r => r.Kind is RemedyKind.HeInit or RemedyKind.BatchNorm);
         var healthy = repaired.TrainingHistory[^1].LayerGradientNorms;
         Assert.True(healthy["fc1"] > 1e-2 * healthy["out"], $"fc1 {healthy["fc1"]:G3} vs out {healthy["out"]:G3}");
     }

@@ -59,7 +59,8 @@ internal static class ModuleSurgery
         {
             var item = type.GetGenericArguments()[0];
             if (!item.IsInstanceOfType(replacement)) return null;
-            var list = (IList)parent;
+            var list = type.GetField("_list", BindingFlags.Instance | BindingFlags.NonPublic)?.GetValue(parent) as IList
+                ?? throw Changed("ModuleList._list");
             int index = IndexOf(list, old);
             if (index < 0) return null;
             list[index] = replacement;

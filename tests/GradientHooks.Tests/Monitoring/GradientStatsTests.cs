@@ -9,7 +9,7 @@ public class GradientStatsTests
 {
     private static GradientStats Of(IReadOnlyList<double> values) => new(
         values.Count, values.Sum(), values.Sum(v => v * v), values.Count == 0 ? 0 : values.Max(Math.Abs),
-        values.Count(v => !double.IsFinite(v)));
+        values.Count(v => !double.IsFinite(v)), values.Count(v => v == 0));
 
     // Integer-valued samples keep every sum exact in double, so the laws hold with equality.
     private static Arbitrary<double[]> Samples() =>
@@ -41,6 +41,17 @@ public class GradientStatsTests
         Assert.Equal(4, s.MaxAbs);
         Assert.Equal(0, GradientStats.Empty.Mean);
         Assert.Equal(0, GradientStats.Empty.Rms);
+    }
+
+    [Fact]
+    public void Non_zero_rms_leaves_the_exact_zeros_out()
+    {
+        var s = Of(new double[] { 3, 0, -4, 0 });
+        Assert.Equal(2, s.ZeroCount);
+        Assert.Equal(Math.Sqrt(25.0 / 2), s.NonZeroRms, 12);
+        Assert.Equal(Math.Sqrt(25.0 / 4), s.Rms, 12);
+        Assert.Equal(0, Of(new double[] { 0, 0 }).NonZeroRms);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new GradientStats(2, 0, 0, 0, 0, 3));
     }
 
     [Fact]

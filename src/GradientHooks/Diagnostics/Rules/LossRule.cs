@@ -15,14 +15,17 @@ internal sealed class LossRule : IDiagnosticRule
         double lag1 = LagOneAutocorrelation(losses, mean);
         bool oscillating = roughness > t.OscillationRelativeChange && lag1 <= t.OscillationAutocorrelation;
 
+        // Each rise must also stand out from the mini-batch noise of the loss itself: heavy-tailed batches make a
+        // block's median, and above all a single first loss, land far from the typical level by chance.
+        double sigma = LogSpread(losses);
         // Divergence: the loss now sits far above the best it reached earlier in the history. "Best" is the lowest
         // median of consecutive blocks as long as the late third, so one lucky mini-batch is not taken for the best.
         var best = BestBlockMedian(c.AllLosses, third);
-        bool diverged = best.Loss > 0 && late > t.RisingLossFactor * best.Loss && best.Step < c.Window[0].Step;
+        bool diverged = best.Loss > 0 && late > t.RisingLossFactor * best.Loss && best.Step < c.Window[0].Step && Significant(late, best.Loss, sigma, third, third);
         // Or far above where training started (a model that blew up early has no good block to compare with).
         var first = c.AllLosses.Count > 0 ? c.AllLosses[0] : default;
-        bool aboveStart = first.Loss > 0 && first.Step < c.Window[0].Step && late > t.RisingLossFactor * first.Loss;
-        bool rising = late > t.RisingLossFactor * early;
+        bool aboveStart = first.Loss > 0 && first.Step < c.Window[0].Step && late > t.RisingLossFactor * first.Loss && Significant(late, first.Loss, sigma, third, 1);
+        bool rising = late > t.RisingLossFactor * early && Significant(late, early, sigma, third, third);
         if (oscillating || rising || diverged || aboveStart)
         {
             var evidence = new List<string>();
@@ -53,6 +56,28 @@ internal sealed class LossRule : IDiagnosticRule
     private static RemedyKind[] PlateauRemedies(ModelProfile? p) => p is { HasRectifiers: true, HasSaturating: false }
         ? new[] { RemedyKind.HeInit, RemedyKind.BatchNorm, RemedyKind.RaiseLearningRate }
         : new[] { RemedyKind.SwapToRelu, RemedyKind.HeInit, RemedyKind.BatchNorm, RemedyKind.RaiseLearningRate };
+
+    /// <summary>
+    /// Robust σ of ln(loss) over the window: 1.4826 × MAD of the step-to-step differences / √2, which a trend or a
+    /// level shift does not inflate; NaN when a loss is not positive (then no noise test is made).
+    /// </summary>
+    internal static double LogSpread(IReadOnlyList<double> losses)
+    {
+        if (losses.Any(l => !(l > 0))) return double.NaN;
+        var diffs = Enumerable.Range(1, losses.Count - 1).Select(i => Math.Log(losses[i]) - Math.Log(losses[i - 1])).ToList();
+        return DiagnosisContext.ScaledMad(diffs, DiagnosisContext.Median(diffs)) / Math.Sqrt(2);
+    }
+
+    /// <summary>
+    /// ln(a/b) ≥ 4 standard errors of the difference of a median of <paramref name="na"/> and one of
+    /// <paramref name="nb"/> losses with log-spread σ (a median's standard error is 1.2533·σ/√n, a single loss's σ).
+    /// </summary>
+    internal static bool Significant(double a, double b, double sigma, int na, int nb)
+    {
+        if (double.IsNaN(sigma)) return true;
+        static double Se(double s, int n) => n == 1 ? s : 1.2533 * s / Math.Sqrt(n);
+        return Math.Log(a / b) >= 4 * Math.Sqrt(Math.Pow(Se(sigma, na), 2) + Math.Pow(Se(sigma, nb), 2));
+    }
 
     /// <summary>r₁ = Σ (xᵢ − x̄)(xᵢ₊₁ − x̄) / Σ (xᵢ − x̄)²; 0 for a constant series.</summary>
     internal static double LagOneAutocorrelation(IReadOnlyList<double> x, double mean)

@@ -1,0 +1,64 @@
+using GradientHooks.Corpus.Data;
+using GradientHooks.Diagnostics;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace GradientHooks.Corpus.Tests;
+
+/// <summary>
+/// Every run of the diagnosis corpus (real data, models written as users write them) gets the verdict it must get:
+/// healthy runs no Warning or Critical finding, broken runs the expected kind naming the expected layers and no wrong
+/// kind. The same judgement produces the README's confusion table (<c>dotnet run --project tests/GradientHooks.Corpus</c>).
+/// </summary>
+public class CorpusVerdictTests(ITestOutputHelper output)
+{
+    public static TheoryData<string> Runs()
+    {
+        var data = new TheoryData<string>();
+        foreach (var run in Corpus.All) data.Add(run.Name);
+        return data;
+    }
+
+    [CorpusTheory]
+    [MemberData(nameof(Runs))]
+    public void The_run_gets_its_verdict(string name)
+    {
+        var run = Corpus.Named(name);
+        var missing = run.Files.Where(f => !SharedData.Has(f)).ToList();
+        Assert.True(missing.Count == 0, $"needs ../shared/data/{string.Join(", ", missing)}");
+        var verdict = Corpus.Run(run);
+        output.WriteLine($"{run.Name}: {verdict.Outcome.Metric}, {verdict.Outcome.Steps} steps; {verdict.Found}");
+        output.WriteLine(verdict.Outcome.Diagnosis.ToString());
+        Assert.True(verdict.Correct, verdict.Reason);
+        if (run.Healthy) Assert.True(verdict.Outcome.Diagnosis.IsHealthy);
+        else Assert.Contains(verdict.Problems, p => p.Kind == run.Expected && p.Remedies.Count > 0);
+    }
+
+    [Fact]
+    public void The_judge_itself_fails_a_false_alarm_a_missed_kind_a_wrong_kind_and_a_missing_layer()
+    {
+        var healthy = Corpus.All.First(r => r.Healthy);
+        var broken = Corpus.All.First(r => r.Expected == FindingKind.DyingRelu);
+        Finding Problem(FindingKind kind, params string[] layers) => new(kind, Severity.Warning, kind.ToString(), layers, Array.Empty<string>(), Array.Empty<Remedy>());
+        Finding Note(FindingKind kind) => new(kind, Severity.Info, "a note", Array.Empty<string>(), Array.Empty<string>(), Array.Empty<Remedy>());
+
+        Assert.True(Verdict.Check(healthy, new[] { Note(FindingKind.ExplodingGradients) }, true).Correct);
+        Assert.False(Verdict.Check(healthy, new[] { Problem(FindingKind.ExplodingGradients) }, true).Correct);
+        Assert.False(Verdict.Check(healthy, Array.Empty<Finding>(), hasEnoughData: false).Correct);
+        Assert.False(Verdict.Check(broken, new[] { Problem(FindingKind.VanishingGradients, "conv1") }, true).Correct);
+        Assert.False(Verdict.Check(broken, new[] { Problem(FindingKind.DyingRelu, "fc1") }, true).Correct);   // conv1, conv2 not named
+        Assert.False(Verdict.Check(broken, new[] { Problem(FindingKind.DyingRelu, "conv1", "conv2", "fc1"), Problem(FindingKind.VanishingGradients) }, true).Correct);
+        Assert.True(Verdict.Check(broken, new[] { Problem(FindingKind.DyingRelu, "conv1", "conv2", "fc1"), Problem(FindingKind.LossPlateau) }, true).Correct);
+        var infinity = new Finding(FindingKind.DyingRelu, Severity.Critical, "gradients are Infinity times smaller", new[] { "conv1", "conv2", "fc1" }, Array.Empty<string>(), Array.Empty<Remedy>());
+        Assert.False(Verdict.Check(broken, new[] { infinity }, true).Correct);
+    }
+}
+
+/// <summary>A theory skipped, with the reason, when ../shared/data is not next to this checkout.</summary>
+public sealed class CorpusTheoryAttribute : TheoryAttribute
+{
+    public CorpusTheoryAttribute()
+    {
+        if (SharedData.Directory is null) Skip = "needs ../shared/data next to this checkout (the corpus trains on the real data sets)";
+    }
+}
