@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# The packages as a user meets them: pack every package into a temporary feed, create a console app outside the
+# solution that references GradientHooks (and GradientHooks.Reporting, GradientHooks.MLNetBridge) from that feed
+# plus TorchSharp-cpu from the registry, compile the README's drop-in snippet into it, run it, and check what it
+# prints. On Linux without GLIBCXX_3.4.32 (Debian 12) it also checks that the native fix ran in the consumer's build.
+# Usage: bash build/check-packages.sh        (exit 0 = the packages work on their own; about 25 s)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d /tmp/gradienthooks-packages.XXXXXX)
+# A version no earlier run has put in the NuGet cache, so the consumer restores exactly these packages.
+version="0.1.0-ci.$(date +%Y%m%d%H%M%S).$$"
+# KEEP_PACKAGE_CHECK=1 keeps the feed and the app for a look afterwards.
+[ "${KEEP_PACKAGE_CHECK:-}" = 1 ] || trap 'rm -rf "$work"; rm -rf "${NUGET_PACKAGES:-$HOME/.nuget/packages}"/gradienthooks*/"$version"' EXIT
+fail() { echo "package check: FAILED: $*" >&2; exit 1; }
+
+echo "package check: packing $version into $work/feed"
+dotnet pack "$repo/GradientHooks.sln" -c Release -o "$work/feed" -p:Version="$version" -nologo -v:q >"$work/pack.log" 2>&1 \
+  || { cat "$work/pack.log"; fail "dotnet pack"; }
+for id in GradientHooks GradientHooks.Reporting GradientHooks.MLNetBridge GradientHooks.TorchSharpNativeFix; do
+  pkg="$work/feed/$id.$version.nupkg"
+  [ -f "$pkg" ] || fail "$id.$version.nupkg was not produced"
+  nuspec=$(unzip -p "$pkg" "$id.nuspec")
+  for field in '<authors>GradientHooks contributors</authors>' '<license type="expression">MIT</license>' '<readme>README.md</readme>' '<description>' '<tags>' '<repository type="git"'; do
+    grep -qF "$field" <<<"$nuspec" || fail "$id.nuspec lacks $field"
+  done
+  files=$(unzip -l "$pkg")   # read whole: grep -q would close the pipe early, and pipefail would see unzip fail
+  grep -q ' README.md$' <<<"$files" || fail "$id has no README.md"
+  if [ "$id" != GradientHooks.TorchSharpNativeFix ]; then
+    [ -f "$work/feed/$id.$version.snupkg" ] || fail "$id has no symbol package"
+    grep -q "lib/net10.0/$id.xml" <<<"$files" || fail "$id has no XML documentation"
+  fi
+done
+grep -q "id=\"GradientHooks.TorchSharpNativeFix\" version=\"$version\"" <<<"$(unzip -p "$work/feed/GradientHooks.$version.nupkg" GradientHooks.nuspec)" \
+  || fail "GradientHooks does not depend on GradientHooks.TorchSharpNativeFix"
+grep -q 'buildTransitive/GradientHooks.TorchSharpNativeFix.targets' <<<"$(unzip -l "$work/feed/GradientHooks.TorchSharpNativeFix.$version.nupkg")" \
+  || fail "the native fix targets are not under buildTransitive/"
+
+# The consumer: outside the repository (no Directory.Build.* or central versions reach it), its own nuget.config.
+app="$work/app"
+mkdir -p "$app"
+torchsharp=$(sed -n 's/.*Include="TorchSharp-cpu" Version="\([^"]*\)".*/\1/p' "$repo/Directory.Packages.props")
+cat >"$app/nuget.config" <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <clear />
+    <add key="local" value="$work/feed" />
+    <add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3" />
+  </packageSources>
+</configuration>
+XML
+cat >"$app/Consumer.csproj" <<XML
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup>
+    <OutputType>Exe</OutputType>
+    <TargetFramework>net10.0</TargetFramework>
+    <ImplicitUsings>enable</ImplicitUsings>
+    <Nullable>enable</Nullable>
+  </PropertyGroup>
+  <ItemGroup>
+    <PackageReference Include="GradientHooks" Version="$version" />
+    <PackageReference Include="GradientHooks.Reporting" Version="$version" />
+    <PackageReference Include="GradientHooks.MLNetBridge" Version="$version" />
+    <PackageReference Include="TorchSharp-cpu" Version="$torchsharp" />
+  </ItemGroup>
+</Project>
+XML
+
+# Program.cs = the README's drop-in snippet (the first csharp block under "## Drop-in use"), its using lines first,
+# then the data a user already has (model, x, y, steps), then the snippet's statements, then what we check.
+snippet=$(awk '/^## Drop-in use/ { section = 1; next } section && /^```csharp/ { inside = 1; next } inside && /^```/ { exit } inside { print }' "$repo/README.md")
+[ -n "$snippet" ] || fail "no csharp block under '## Drop-in use' in README.md"
+{
+  grep -E '^using [A-Za-z.]+;' <<<"$snippet"
+  cat <<'CS'
+using GradientHooks.Diagnostics;
+using GradientHooks.MLNet;
+using GradientHooks.Reporting;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+torch.manual_seed(1);
+var model = Sequential(("fc1", Linear(8, 32)), ("relu1", ReLU()), ("fc2", Linear(32, 3)));
+var x = torch.randn(64, 8);
+var y = torch.randint(0, 3, new long[] { 64 });
+int steps = 30;
+CS
+  grep -vE '^using [A-Za-z.]+;' <<<"$snippet"
+  cat <<'CS'
+Console.WriteLine($"steps captured: {monitor.History.Count}");
+Console.WriteLine($"last total norm finite: {double.IsFinite(last.TotalNorm) && last.TotalNorm > 0}");
+Console.WriteLine($"last loss below first: {last.Loss < monitor.History[0].Loss}");
+Console.WriteLine($"diagnosis steps: {monitor.Diagnose().StepsAnalyzed}");
+Console.WriteLine($"reporting: {typeof(CsvSink).Assembly.GetName().Name}, ml.net: {typeof(TorchMlpOptions).Assembly.GetName().Name}");
+CS
+} >"$app/Program.cs"
+
+echo "package check: building a consumer app in $app"
+(cd "$app" && dotnet build -c Release -nologo -v:n >"$work/build.log" 2>&1) || { tail -40 "$work/build.log"; fail "the consumer app does not build"; }
+if [[ "$(uname -s)" == Linux ]]; then
+  lib=$(ls /usr/lib/x86_64-linux-gnu/libstdc++.so.6 /usr/lib/aarch64-linux-gnu/libstdc++.so.6 /usr/lib64/libstdc++.so.6 2>/dev/null | head -n 1 || true)
+  if [ -n "$lib" ] && ! grep -qa GLIBCXX_3.4.32 "$lib"; then
+    grep -q "TorchSharp native fix: marked GLIBCXX_3.4.32 as a weak version need" "$work/build.log" \
+      || fail "this system lacks GLIBCXX_3.4.32 and the native fix did not run in the consumer's build"
+    echo "package check: the native fix ran in the consumer's build"
+  fi
+fi
+out=$(cd "$app" && dotnet run -c Release --no-build 2>&1) || { echo "$out"; fail "the consumer app failed"; }
+echo "$out" | sed 's/^/  consumer: /'
+grep -q "steps captured: 30" <<<"$out" || fail "expected 30 captured steps"
+grep -q "last total norm finite: True" <<<"$out" || fail "expected a finite total norm"
+grep -q "last loss below first: True" <<<"$out" || fail "expected the loss to fall"
+grep -q "reporting: GradientHooks.Reporting, ml.net: GradientHooks.MLNetBridge" <<<"$out" || fail "the Reporting and MLNetBridge packages did not load"
+echo "package check: passed (4 packages, consumer app built from the feed and ran)"
