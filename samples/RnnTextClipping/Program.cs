@@ -13,7 +13,7 @@ using Spectre.Console;
 var defaults = new TrainingSettings();
 var textOption = new Option<FileInfo?>("--text") { Description = "Text file to train on (default: a generated corpus with nested brackets and quoted speech)." };
 var cellOption = new Option<string>("--cell") { Description = "Recurrent cell: rnn (tanh), lstm or gru.", DefaultValueFactory = _ => defaults.Cell };
-var clipOption = new Option<string>("--clip") { Description = "Policy of the second run: none, value, norm, adaptive, agc or zscore.", DefaultValueFactory = _ => "norm" };
+var clipOption = new Option<string>("--clip") { Description = "Policy of the second run: none, value, norm, adaptive, agc, zscore, adagc or spikes.", DefaultValueFactory = _ => "norm" };
 var stepsOption = new Option<int>("--steps") { Description = "Training steps per run.", DefaultValueFactory = _ => defaults.Steps };
 var hiddenOption = new Option<int>("--hidden") { Description = "Hidden units.", DefaultValueFactory = _ => defaults.Hidden };
 var seqOption = new Option<int>("--seq-len") { Description = "Characters per truncated-BPTT chunk.", DefaultValueFactory = _ => defaults.SequenceLength };
@@ -38,7 +38,7 @@ root.SetAction(parse =>
             LearningRate = parse.GetValue(lrOption) is > 0 and var lr && double.IsFinite(lr) ? lr : throw new CorpusException("--lr must be a positive number."),
             Seed = parse.GetValue(seedOption),
         };
-        var clipName = Choice(parse.GetValue(clipOption)!, "--clip", "none", "value", "norm", "adaptive", "agc", "zscore");
+        var clipName = Choice(parse.GetValue(clipOption)!, "--clip", "none", "value", "norm", "adaptive", "agc", "zscore", "adagc", "spikes");
         var text = parse.GetValue(textOption);
         var corpus = text is null ? CharCorpus.Generate() : CharCorpus.FromFile(text.FullName, settings.SequenceLength, settings.BatchSize);
         corpus.CheckLength(settings.SequenceLength, settings.BatchSize, "the corpus");
@@ -75,7 +75,7 @@ static int Run(CharCorpus corpus, TrainingSettings settings, string clipName, Di
     Row("bits per character (final)", r => r.FinalBitsPerCharacter.ToString("0.000"));
     Row("max total gradient norm", r => r.MaxGradientNorm.ToString("0.00e+0"));
     Row("clipped steps", r => r.ClippedSteps.ToString());
-    Row("skipped steps (NaN/Inf)", r => r.SkippedSteps.ToString());
+    Row("skipped steps", r => r.SkippedSteps.ToString());
     Row("diagnosis", r => Markup.Escape(r.Diagnosis.IsHealthy ? "healthy" : string.Join(", ", r.Diagnosis.Findings.Where(f => f.Severity >= Severity.Warning).Select(f => $"{f.Kind} ({f.Severity})"))));
     AnsiConsole.Write(table);
 
@@ -109,6 +109,8 @@ static IClippingPolicy? Policy(string name) => name switch
     "adaptive" => Clip.Adaptive(10),
     "agc" => Clip.Unitwise(0.05),
     "zscore" => Clip.ZScore(),
+    "adagc" => Clip.AdaGC(),
+    "spikes" => Clip.SkipSpikes(),
     _ => null,
 };
 
@@ -119,6 +121,8 @@ static string Describe(string name) => name switch
     "adaptive" => "Clip.Adaptive(10)",
     "agc" => "Clip.Unitwise(0.05)",
     "zscore" => "Clip.ZScore()",
+    "adagc" => "Clip.AdaGC()",
+    "spikes" => "Clip.SkipSpikes()",
     _ => "no clipping",
 };
 

@@ -35,6 +35,7 @@ public sealed class GradientMonitor : IDisposable
     private readonly ActivationTracker? _activations;
     private readonly UpdateTracker? _updates;
     private readonly UnitLayer[] _units;
+    private NonFiniteTracer? _tracer;
     private Diagnostics.ModelProfile _profile = new();
     private long _fullSteps;
     private GuardedOptimizer? _guard;
@@ -95,7 +96,11 @@ public sealed class GradientMonitor : IDisposable
                 monitor._activations.Attach(model);   // removes what it added if it fails
                 monitor._activations.Armed = 1 % options.Every == 0;
             }
-            try { monitor._profile = ModelProfiler.Profile(model, monitor._units, monitor._parameters, monitor._activations?.HookedPaths ?? new HashSet<string>()); }
+            try
+            {
+                monitor._profile = ModelProfiler.Profile(model, monitor._units, monitor._parameters, monitor._activations?.HookedPaths ?? new HashSet<string>());
+                if (options.TraceNonFinite != NonFiniteTraceMode.Off) monitor._tracer = new NonFiniteTracer(model, options.TraceNonFinite, options.NonFiniteTraceSteps);
+            }
             catch
             {
                 monitor._activations?.Dispose();   // a failed attach leaves the model as it was
@@ -191,6 +196,12 @@ public sealed class GradientMonitor : IDisposable
         }
         _step = step;
         if (_activations != null) _activations.Armed = (step + 1) % Options.Every == 0;
+        var trace = _tracer?.Take(record.HasNonFinite) ?? default;
+        if (record.HasNonFinite)
+        {
+            record = record with { Origin = NonFiniteOrigins.Explain(record, trace, NonFiniteWeights(), Options.TraceNonFinite, Options.NonFiniteTraceSteps) };
+            if (!trace.Traced && Options.TraceNonFinite == NonFiniteTraceMode.OnDemand) _tracer?.Arm();
+        }
 
         if (record.IsFull) { _history.Add(record); _fullSteps++; }
         if (_guard == null)
@@ -231,6 +242,17 @@ public sealed class GradientMonitor : IDisposable
         };
     }
 
+    /// <summary>Trainable parameters holding NaN/Inf, in one transfer (run on non-finite steps only).</summary>
+    private IReadOnlyList<string> NonFiniteWeights()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var flags = torch.stack(_parameters.Select(p => torch.isfinite(p).all().to(torch.CPU)).ToArray()).data<bool>().ToArray();
+        var names = new List<string>();
+        for (int i = 0; i < flags.Length; i++) if (!flags[i]) names.Add(Parameters[i].Name);
+        return names;
+    }
+
     private IReadOnlyList<string> NonFiniteNames(GradientStats[] stats)
     {
         List<string>? names = null;
@@ -256,15 +278,23 @@ public sealed class GradientMonitor : IDisposable
     /// since the last step), applies <paramref name="clipping"/>, skips the update when the policy says so, and
     /// then steps the inner optimizer. One guard per monitor.
     /// </summary>
-    public GuardedOptimizer Guard(optim.Optimizer optimizer, IClippingPolicy? clipping = null)
+    public GuardedOptimizer Guard(optim.Optimizer optimizer, IClippingPolicy? clipping = null) => Guard(optimizer, clipping, null);
+
+    /// <summary>
+    /// Same as <see cref="Guard(optim.Optimizer, IClippingPolicy?)"/>, and with <paramref name="rollback"/> the guard keeps
+    /// the last good weights and optimizer state and restores them when training is damaged (see <see cref="RollbackOptions"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">Rollback with an optimizer whose state is not managed, or with weights already non-finite.</exception>
+    public GuardedOptimizer Guard(optim.Optimizer optimizer, IClippingPolicy? clipping, RollbackOptions? rollback)
     {
+        rollback?.Validate();
         ObjectDisposedException.ThrowIf(_disposed, this);
         ArgumentNullException.ThrowIfNull(optimizer);
         if (optimizer is GuardedOptimizer)
             throw new ArgumentException("The optimizer is already a GuardedOptimizer; guard the inner optimizer once.", nameof(optimizer));
         if (_guard != null && !_guard.IsDisposed)
             throw new InvalidOperationException("This monitor already guards an optimizer. Dispose that GuardedOptimizer first.");
-        _guard = new GuardedOptimizer(this, optimizer, clipping);
+        _guard = new GuardedOptimizer(this, optimizer, clipping, rollback);
         return _guard;
     }
 
@@ -292,6 +322,8 @@ public sealed class GradientMonitor : IDisposable
             {
                 Activations = _profile.Activations.Select(a => a with { Fired = fired.Contains(a.Path) }).ToList(),
                 Clipping = policy?.ToString(),
+                Rollbacks = _guard is { IsDisposed: false } g ? g.Rollbacks.ToList() : _profile.Rollbacks,
+                RollsBack = _guard is { IsDisposed: false, RollbackOptions: not null },
                 ClipsGradients = ModelProfiler.ClipsGradients(policy),
                 CapturedSteps = _fullSteps,
             };
@@ -332,6 +364,7 @@ public sealed class GradientMonitor : IDisposable
         if (_pending != null) Seal(_pending);   // a capture never followed by step(): its listeners still get it
         _disposed = true;
         _activations?.Dispose();
+        _tracer?.Dispose();
         _updates?.Dispose();
         lock (AttachLock) Attached.Remove(_model);
     }

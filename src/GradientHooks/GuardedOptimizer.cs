@@ -1,5 +1,6 @@
 using GradientHooks.Clipping;
 using TorchSharp;
+using GradientHooks.Internal;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -10,18 +11,40 @@ namespace GradientHooks;
 /// reuses the capture made since the last step), applies the clipping policy with the norms already computed,
 /// skips the update when the policy says so (weights and optimizer state untouched), and otherwise steps the inner
 /// optimizer. <see cref="zero_grad"/>, <see cref="parameters"/>, <see cref="ParamGroups"/> and state dictionaries
-/// delegate, so learning-rate schedulers work on it unchanged. Create it with <see cref="GradientMonitor.Guard"/>.
+/// delegate, so learning-rate schedulers work on it unchanged. Create it with <see cref="GradientMonitor.Guard(TorchSharp.torch.optim.Optimizer, Clipping.IClippingPolicy?)"/>.
 /// </summary>
 public sealed class GuardedOptimizer : optim.Optimizer
 {
     private readonly GradientMonitor _monitor;
+    private readonly TrainingSnapshot? _snapshot;
+    private readonly List<RollbackEvent> _rollbacks = new();
+    private int _skipStreak;
+    private int _appliedSinceSnapshot;
 
-    internal GuardedOptimizer(GradientMonitor monitor, optim.Optimizer inner, IClippingPolicy? clipping) : base(IntPtr.Zero)
+    internal GuardedOptimizer(GradientMonitor monitor, optim.Optimizer inner, IClippingPolicy? clipping, RollbackOptions? rollback) : base(IntPtr.Zero)
     {
         _monitor = monitor;
         Inner = inner;
         Clipping = clipping;
+        RollbackOptions = rollback;
+        if (rollback != null)
+        {
+            var helper = inner as OptimizerHelper ?? throw new ArgumentException(
+                $"Rollback needs an optimizer whose state TorchSharp implements in managed code (SGD, Adam, AdamW, RMSprop, ...); {inner.GetType().Name} is not one. Guard it without RollbackOptions.", nameof(inner));
+            _snapshot = new TrainingSnapshot(monitor.TrainableParameters, helper);
+            if (!_snapshot.TryTake(0))
+                throw new ArgumentException("The model's weights or the optimizer's state already hold NaN/Inf: there is no good state to roll back to. Restore or re-initialise them first.", nameof(inner));
+        }
     }
+
+    /// <summary>The rollback settings, or null when the guard does not roll back.</summary>
+    public RollbackOptions? RollbackOptions { get; }
+
+    /// <summary>Every rollback so far, oldest first.</summary>
+    public IReadOnlyList<RollbackEvent> Rollbacks => _rollbacks;
+
+    /// <summary>The step after whose update the current rollback snapshot was taken (0 = at creation); null without rollback.</summary>
+    public long? SnapshotStep => _snapshot?.Step;
 
     /// <summary>The wrapped optimizer.</summary>
     public optim.Optimizer Inner { get; }
@@ -54,6 +77,7 @@ public sealed class GuardedOptimizer : optim.Optimizer
             record.Clipping = result;
             if (result.Clipped) ClippedSteps++;
         }
+        if (_snapshot != null) RollBackIfDamaged(record);
         Tensor? loss = null;
         if (record.Skipped) SkippedSteps++;
         else
@@ -61,10 +85,49 @@ public sealed class GuardedOptimizer : optim.Optimizer
             _monitor.BeforeUpdate(record);
             loss = Inner.step(closure!);
             _monitor.AfterUpdate();
+            if (_snapshot != null && ++_appliedSinceSnapshot >= RollbackOptions!.SnapshotEvery && _snapshot.TryTake(record.Step)) _appliedSinceSnapshot = 0;
         }
         _monitor.Seal(record);
         return loss!;
     }
+
+    /// <summary>
+    /// With rollback on: a step with NaN/Inf gradients is never applied; when the weights or optimizer state are
+    /// non-finite (checked on such steps only), or <see cref="RollbackOptions.AfterSkippedSteps"/> updates in a row
+    /// were skipped, the snapshot is restored and the step skipped.
+    /// </summary>
+    private void RollBackIfDamaged(StepRecord record)
+    {
+        var options = RollbackOptions!;
+        if (record.HasNonFinite && !record.Skipped)
+            record.Clipping = Skip(record.Clipping, record.TotalNorm, "non-finite gradients in " + string.Join(", ", record.NonFiniteParameters) + "; update skipped (rollback guard)");
+        _skipStreak = record.Skipped ? _skipStreak + 1 : 0;
+        string? reason = null;
+        if (record.HasNonFinite && _snapshot!.LiveStateNonFinite())
+            reason = record.Origin is { NonFiniteWeights.Count: > 0 } o
+                ? $"weights {string.Join(", ", o.NonFiniteWeights)} hold NaN/Inf"
+                : "the optimizer state holds NaN/Inf";
+        else if (options.AfterSkippedSteps > 0 && _skipStreak >= options.AfterSkippedSteps)
+            reason = $"{_skipStreak} consecutive updates skipped";
+        if (reason is null || _rollbacks.Count >= options.MaxRollbacks) return;
+
+        _snapshot!.Restore();
+        using (var scope = torch.NewDisposeScope())
+        using (var noGrad = torch.no_grad())
+            foreach (var p in _monitor.TrainableParameters) p.grad?.zero_();
+        if (options.LearningRateFactor != 1)
+            foreach (var group in Inner.ParamGroups) group.LearningRate *= options.LearningRateFactor;
+        var ev = new RollbackEvent(record.Step, _snapshot.Step, reason, options.LearningRateFactor);
+        _rollbacks.Add(ev);
+        record.Rollback = ev;
+        record.Clipping = Skip(record.Clipping, record.TotalNorm, $"rolled back to step {_snapshot.Step}: {reason}");
+        _skipStreak = 0;
+        _appliedSinceSnapshot = 0;
+    }
+
+    private static ClipResult Skip(ClipResult? previous, double norm, string reason) => previous is null
+        ? new ClipResult(norm, norm, false, true, reason)
+        : previous with { SkipStep = true, Reason = previous.Reason is null ? reason : previous.Reason + "; " + reason };
 
     /// <inheritdoc />
     public override void zero_grad() => Inner.zero_grad();
@@ -101,6 +164,7 @@ public sealed class GuardedOptimizer : optim.Optimizer
         IsDisposed = true;
         if (disposing)
         {
+            _snapshot?.Dispose();
             _monitor.Unguard(this);
             Inner.Dispose();
         }

@@ -57,12 +57,25 @@ public sealed record MonitorOptions
     /// </summary>
     public int DeadUnitSteps { get; init; } = 20;
 
+    /// <summary>
+    /// Tracing of the forward pass for the first module whose output turned NaN/Inf (<see cref="NonFiniteOrigin"/>).
+    /// Default <see cref="NonFiniteTraceMode.OnDemand"/>: hooks go on only after a non-finite step.
+    /// </summary>
+    public NonFiniteTraceMode TraceNonFinite { get; init; } = NonFiniteTraceMode.OnDemand;
+
+    /// <summary>Captured steps the on-demand trace hooks stay on after a non-finite step, waiting for the next one. Default 100; at least 1.</summary>
+    public int NonFiniteTraceSteps { get; init; } = 100;
+
     internal void Validate()
     {
         if (HistoryLength < 1)
             throw new ArgumentOutOfRangeException(nameof(HistoryLength), HistoryLength, "MonitorOptions.HistoryLength must be at least 1.");
         if (Every < 1)
             throw new ArgumentOutOfRangeException(nameof(Every), Every, "MonitorOptions.Every must be at least 1 (1 = every step).");
+        if (NonFiniteTraceSteps < 1)
+            throw new ArgumentOutOfRangeException(nameof(NonFiniteTraceSteps), NonFiniteTraceSteps, "MonitorOptions.NonFiniteTraceSteps must be at least 1.");
+        if (!Enum.IsDefined(TraceNonFinite))
+            throw new ArgumentOutOfRangeException(nameof(TraceNonFinite), TraceNonFinite, "MonitorOptions.TraceNonFinite must be Off, OnDemand or EveryStep.");
         if (DeadUnitSteps < 1)
             throw new ArgumentOutOfRangeException(nameof(DeadUnitSteps), DeadUnitSteps, "MonitorOptions.DeadUnitSteps must be at least 1.");
         if (UpdateRatioSampleSize < 0)

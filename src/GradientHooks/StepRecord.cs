@@ -59,6 +59,12 @@ public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientS
     /// <summary>What the clipping policy did on this step (a <see cref="GuardedOptimizer"/> sets it), else null.</summary>
     public ClipResult? Clipping { get; internal set; }
 
+    /// <summary>Where this step's NaN/Inf came from (set on steps with non-finite gradients; null otherwise).</summary>
+    public NonFiniteOrigin? Origin { get; init; }
+
+    /// <summary>The rollback the guard made on this step (weights and optimizer state restored), or null.</summary>
+    public RollbackEvent? Rollback { get; internal set; }
+
     /// <summary>True when the guarded optimizer skipped this step's update.</summary>
     public bool Skipped => Clipping?.SkipStep == true;
 

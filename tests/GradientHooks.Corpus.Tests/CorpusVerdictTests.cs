@@ -34,6 +34,14 @@ public class CorpusVerdictTests(ITestOutputHelper output)
         else Assert.Contains(verdict.Problems, p => p.Kind == run.Expected && p.Remedies.Count > 0);
     }
 
+    [CorpusFact]
+    public void The_NaN_input_run_names_the_input_batch_as_the_origin()
+    {
+        var verdict = Corpus.Run(Corpus.Named("breast-cancer-nan-input"));
+        var finding = Assert.Single(verdict.Problems, p => p.Kind == FindingKind.NonFiniteGradients);
+        Assert.Contains("the input batch held NaN/Inf before the first layer", finding.Evidence[0]);
+    }
+
     [Fact]
     public void The_judge_itself_fails_a_false_alarm_a_missed_kind_a_wrong_kind_and_a_missing_layer()
     {
@@ -51,6 +59,15 @@ public class CorpusVerdictTests(ITestOutputHelper output)
         Assert.True(Verdict.Check(broken, new[] { Problem(FindingKind.DyingRelu, "conv1", "conv2", "fc1"), Problem(FindingKind.LossPlateau) }, true).Correct);
         var infinity = new Finding(FindingKind.DyingRelu, Severity.Critical, "gradients are Infinity times smaller", new[] { "conv1", "conv2", "fc1" }, Array.Empty<string>(), Array.Empty<Remedy>());
         Assert.False(Verdict.Check(broken, new[] { infinity }, true).Correct);
+    }
+}
+
+/// <summary>A fact skipped, with the reason, when ../shared/data is not next to this checkout.</summary>
+public sealed class CorpusFactAttribute : FactAttribute
+{
+    public CorpusFactAttribute()
+    {
+        if (SharedData.Directory is null) Skip = "needs ../shared/data next to this checkout (the corpus trains on the real data sets)";
     }
 }
 

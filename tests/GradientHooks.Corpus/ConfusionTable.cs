@@ -20,13 +20,13 @@ public static class ConfusionTable
     public static string Markdown(IReadOnlyList<Verdict> verdicts)
     {
         var sb = new StringBuilder();
-        sb.AppendLine("| run | data | model | setup | expected | diagnosed (Warning/Critical) | metric | steps | right |");
-        sb.AppendLine("|---|---|---|---|---|---|---|---:|:---:|");
+        sb.AppendLine("| run | data | model | setup | expected | diagnosed (Warning/Critical) | metric | steps | skipped | right |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---:|---:|:---:|");
         foreach (var v in verdicts)
         {
             var found = v.Problems.Count == 0 ? "healthy"
                 : string.Join("; ", v.Problems.Select(p => $"{p.Kind} ({p.Severity}{(p.Layers.Count > 0 ? ": " + Layers(p.Layers) : "")})"));
-            sb.AppendLine($"| {v.Run.Name} | {v.Run.Data} | {v.Run.Model} | {v.Run.Setup} | {v.Run.Expected?.ToString() ?? "healthy"} | {found} | {v.Outcome.Metric} | {v.Outcome.Steps} | {(v.Correct ? "yes" : "**no**: " + v.Reason)} |");
+            sb.AppendLine($"| {v.Run.Name} | {v.Run.Data} | {v.Run.Model} | {v.Run.Setup} | {v.Run.Expected?.ToString() ?? "healthy"} | {found} | {v.Outcome.Metric} | {v.Outcome.Steps} | {v.Outcome.SkippedSteps} | {(v.Correct ? "yes" : "**no**: " + v.Reason)} |");
         }
         sb.AppendLine();
         sb.Append("| expected \\ diagnosed | runs | healthy |");
@@ -49,7 +49,8 @@ public static class ConfusionTable
         var broken = verdicts.Where(v => !v.Run.Healthy).ToList();
         sb.AppendLine();
         sb.AppendLine($"False alarms on healthy runs: {healthy.Count(v => !v.Correct)} of {healthy.Count}. " +
-                      $"Broken runs given the right kind, naming the right layers, with no wrong kind: {broken.Count(v => v.Correct)} of {broken.Count}.");
+                      $"Broken runs given the right kind, naming the right layers, with no wrong kind: {broken.Count(v => v.Correct)} of {broken.Count}. " +
+                      $"Updates skipped by Clip.SkipSpikes() on the healthy runs: {healthy.Sum(v => v.Outcome.SkippedSteps)} of {healthy.Sum(v => v.Outcome.Steps)}.");
         return sb.ToString();
     }
 

@@ -39,11 +39,26 @@ public sealed record CorpusRun(
 /// <param name="Diagnosis">The monitor's final diagnosis.</param>
 /// <param name="Metric">The model's quality in the data set's own terms (accuracy, R², loss), so a "healthy" verdict can be checked against learning.</param>
 /// <param name="Steps">Optimisation steps taken.</param>
+/// <remarks>
+/// Healthy runs train with <see cref="HealthyGuard"/> in front of their own policy: spike skipping (OLMo's 6 σ over
+/// 128 steps) must never fire on them. A spike rule that never skips leaves the run exactly as it was without it.
+/// </remarks>
 public sealed record RunOutcome(Diagnosis Diagnosis, string Metric, long Steps)
 {
     /// <summary>The monitor's history, when the run had the monitor in hand (hand-written loops); empty for ML.NET runs.</summary>
     public IReadOnlyList<StepRecord> History { get; init; } = Array.Empty<StepRecord>();
 
+    /// <summary>Updates the guard skipped (NaN/Inf or, on healthy runs, <c>Clip.SkipSpikes()</c>).</summary>
+    public long SkippedSteps { get; init; }
+
     /// <summary>Wall time of the run (set by the runner).</summary>
     public TimeSpan Elapsed { get; init; }
+}
+
+/// <summary>The guard policy of the healthy runs.</summary>
+public static class HealthyGuard
+{
+    /// <summary><c>Clip.SkipSpikes()</c> before <paramref name="policy"/> (on the unclipped norm), or alone.</summary>
+    public static GradientHooks.Clipping.IClippingPolicy With(GradientHooks.Clipping.IClippingPolicy? policy) =>
+        policy is null ? GradientHooks.Clipping.Clip.SkipSpikes() : GradientHooks.Clipping.Clip.Chain(GradientHooks.Clipping.Clip.SkipSpikes(), policy);
 }

@@ -22,7 +22,7 @@ foreach (var run in runs)
     if (details) Console.Error.WriteLine(verdict.Outcome.Diagnosis);
     if (args.Contains("--trace"))
         foreach (var r in verdict.Outcome.History)
-            Console.Error.WriteLine(FormattableString.Invariant($"    step {r.Step,6} loss {r.Loss,10:G4} norm {r.TotalNorm,10:G4} {(r.HasNonFinite ? "NaN" : "")} {string.Join(" ", r.Layers.Select(l => $"{l.Layer}:{l.Gradient.Rms:G2}"))}"));
+            Console.Error.WriteLine(FormattableString.Invariant($"    step {r.Step,6} loss {r.Loss,10:G4} norm {r.TotalNorm,10:G4} {(r.HasNonFinite ? "NaN" : "")} {string.Join(" ", r.Layers.Select(l => $"{l.Layer}:{l.Gradient.Rms:G2}"))}{(r.Skipped ? " SKIPPED: " + r.Clipping?.Reason : "")}"));
 }
 Console.WriteLine(ConfusionTable.Markdown(verdicts));
 return verdicts.All(v => v.Correct) ? 0 : 1;

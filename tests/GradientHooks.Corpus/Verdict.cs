@@ -17,12 +17,12 @@ public sealed record Verdict(CorpusRun Run, RunOutcome Outcome, IReadOnlyList<Fi
     /// <summary>Judges <paramref name="outcome"/> against what <paramref name="run"/> must get.</summary>
     public static Verdict Judge(CorpusRun run, RunOutcome outcome)
     {
-        var (correct, reason) = Check(run, outcome.Diagnosis.Findings, outcome.Diagnosis.HasEnoughData);
+        var (correct, reason) = Check(run, outcome.Diagnosis.Findings, outcome.Diagnosis.HasEnoughData, outcome.SkippedSteps);
         return new Verdict(run, outcome, outcome.Diagnosis.Findings.Where(f => f.Severity != Severity.Info).ToList(), correct, reason);
     }
 
     /// <summary>The rule of <see cref="Judge"/> on bare findings: whether they are the verdict <paramref name="run"/> must get, and why not.</summary>
-    public static (bool Correct, string Reason) Check(CorpusRun run, IReadOnlyList<Finding> findings, bool hasEnoughData)
+    public static (bool Correct, string Reason) Check(CorpusRun run, IReadOnlyList<Finding> findings, bool hasEnoughData, long skippedSteps = 0)
     {
         var problems = findings.Where(f => f.Severity != Severity.Info).ToList();
         var reasons = new List<string>();
@@ -33,6 +33,7 @@ public sealed record Verdict(CorpusRun Run, RunOutcome Outcome, IReadOnlyList<Fi
         {
             if (!hasEnoughData) reasons.Add("not enough data to call it healthy");
             if (problems.Count > 0) reasons.Add($"false alarm: {string.Join(", ", problems.Select(p => $"{p.Kind} ({p.Severity}): {p.Summary}"))}");
+            if (skippedSteps > 0) reasons.Add($"the guard skipped {skippedSteps} update(s) of a healthy run (Clip.SkipSpikes must not fire on normal steps)");
         }
         else
         {

@@ -13,7 +13,9 @@ namespace GradientHooks.Clipping;
 /// <item><term><see cref="Adaptive"/></term><description>AutoClip: global norm clipped to the p-th percentile of past norms</description></item>
 /// <item><term><see cref="Unitwise"/></term><description>AGC: per unit, ‖G_i‖ ≤ λ·max(‖W_i‖, eps)</description></item>
 /// <item><term><see cref="ZScore"/></term><description>ZClip: clip norm outliers with z-score above z of an EMA mean/variance</description></item>
+/// <item><term><see cref="AdaGC"/></term><description>AdaGC: per tensor, ‖g_i‖ ≤ λ_rel·γ_i, γ_i the EMA of its clipped norms</description></item>
 /// <item><term><see cref="SkipNonFinite"/></term><description>NaN/Inf anywhere: zero the gradients, skip the update</description></item>
+/// <item><term><see cref="SkipSpikes"/></term><description>loss or total norm more than z robust σ above its median on the log scale over the last window: skip the update</description></item>
 /// </list>
 /// </remarks>
 public static class Clip
@@ -79,6 +81,52 @@ public static class Clip
         if (warmupSteps < 1)
             throw new ArgumentOutOfRangeException(nameof(warmupSteps), warmupSteps, "Clip.ZScore: warmupSteps must be at least 1.");
         return new ZScoreClipping(z, alpha, warmupSteps);
+    }
+
+    /// <summary>
+    /// AdaGC (Wang et al. 2025): per-tensor clipping against each tensor's own EMA γᵢ of its clipped norm,
+    /// ‖gᵢ‖ ≤ <paramref name="lambdaRel"/>·γᵢ, γᵢ ← β·γᵢ + (1 − β)·‖ĝᵢ‖; global clipping to
+    /// <paramref name="lambdaAbs"/> for the first <paramref name="warmupSteps"/> steps. See <see cref="AdaGCClipping"/>.
+    /// </summary>
+    /// <param name="lambdaRel">λ_rel, finite and ≥ 1; default 1.05.</param>
+    /// <param name="beta">β in (0, 1); default 0.98.</param>
+    /// <param name="warmupSteps">Steps of global clipping, ≥ 1; default 100.</param>
+    /// <param name="lambdaAbs">λ_abs, the warm-up's global norm limit, finite and &gt; 0; default 1.</param>
+    public static IClippingPolicy AdaGC(double lambdaRel = 1.05, double beta = 0.98, int warmupSteps = 100, double lambdaAbs = 1.0)
+    {
+        if (!(lambdaRel >= 1) || double.IsInfinity(lambdaRel))
+            throw new ArgumentOutOfRangeException(nameof(lambdaRel), lambdaRel, "Clip.AdaGC: lambdaRel must be a finite number >= 1 (1.05 lets a tensor's norm rise 5% above its average).");
+        if (!(beta > 0 && beta < 1))
+            throw new ArgumentOutOfRangeException(nameof(beta), beta, "Clip.AdaGC: beta must be in (0, 1).");
+        if (warmupSteps < 1)
+            throw new ArgumentOutOfRangeException(nameof(warmupSteps), warmupSteps, "Clip.AdaGC: warmupSteps must be at least 1.");
+        RequirePositive(lambdaAbs, nameof(lambdaAbs), "Clip.AdaGC");
+        return new AdaGCClipping(lambdaRel, beta, warmupSteps, lambdaAbs);
+    }
+
+    /// <summary>
+    /// Skips the update when the total gradient norm (or, with <paramref name="signals"/>, the loss recorded by <c>monitor.Capture(loss)</c>) lies more
+    /// than <paramref name="z"/> robust standard deviations (1.4826 · MAD) above its median on the log scale over the
+    /// previous <paramref name="window"/> steps and at least <paramref name="minRatio"/> times that median (OLMo's rule,
+    /// made robust to heavy-tailed mini-batches). See <see cref="SpikeSkipping"/>.
+    /// </summary>
+    /// <param name="z">Threshold in robust standard deviations of ln x, finite and &gt; 0; default 6.</param>
+    /// <param name="window">Previous steps the statistics cover, ≥ 2; default 128.</param>
+    /// <param name="warmupSteps">Values seen before any skip, in [2, window]; default 20.</param>
+    /// <param name="minRatio">A spike is also at least this many times its median, finite and ≥ 1; default 3.</param>
+    /// <param name="signals">What to watch; default the gradient norm (see <see cref="SpikeSignals.Loss"/> for why not the loss).</param>
+    public static IClippingPolicy SkipSpikes(double z = 6, int window = 128, int warmupSteps = 20, double minRatio = 3, SpikeSignals signals = SpikeSignals.GradientNorm)
+    {
+        RequirePositive(z, nameof(z), "Clip.SkipSpikes");
+        if (!(minRatio >= 1) || double.IsInfinity(minRatio))
+            throw new ArgumentOutOfRangeException(nameof(minRatio), minRatio, "Clip.SkipSpikes: minRatio must be a finite number >= 1.");
+        if (signals == 0 || (signals & ~(SpikeSignals.GradientNorm | SpikeSignals.Loss)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(signals), signals, "Clip.SkipSpikes: signals must be GradientNorm, Loss or both.");
+        if (window < 2)
+            throw new ArgumentOutOfRangeException(nameof(window), window, "Clip.SkipSpikes: window must be at least 2.");
+        if (warmupSteps < 2 || warmupSteps > window)
+            throw new ArgumentOutOfRangeException(nameof(warmupSteps), warmupSteps, $"Clip.SkipSpikes: warmupSteps must be in [2, window = {window}].");
+        return new SpikeSkipping(z, window, warmupSteps, minRatio, signals);
     }
 
     /// <summary>NaN or Inf in any gradient: zero every gradient and skip the update, naming the parameters.</summary>

@@ -6,7 +6,7 @@ namespace GradientHooks.Diagnostics;
 public static class Diagnoser
 {
     /// <summary>Rules worth running from the first steps on: NaN, and growth that ended in NaN.</summary>
-    private static readonly IDiagnosticRule[] AlwaysRules = { new NonFiniteRule(), new ExplodingRule() };
+    private static readonly IDiagnosticRule[] AlwaysRules = { new NonFiniteRule(), new ExplodingRule(), new RollbackRule() };
 
     /// <summary>Statistical rules that need at least <see cref="DiagnosticThresholds.MinSteps"/> full steps.</summary>
     private static readonly IDiagnosticRule[] WindowRules = { new VanishingRule(), new DyingReluRule(), new SaturationRule(), new LossRule(), new HookCoverageRule() };

@@ -21,4 +21,6 @@ public enum FindingKind
     NotEnoughData,
     /// <summary>Activation hooks that never fire (modules called with <c>.forward()</c>) or functional activations: what is and is not measured (information).</summary>
     ActivationsNotObserved,
+    /// <summary>The guard restored an earlier snapshot of the weights and optimizer state (non-finite weights or state, or too many skipped steps).</summary>
+    TrainingRolledBack,
 }

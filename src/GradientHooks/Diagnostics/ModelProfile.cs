@@ -38,6 +38,12 @@ public sealed record ModelProfile
     /// <summary>True when the guard's policy bounds the gradient (value, norm, adaptive, AGC or ZClip clipping), not only skips non-finite steps.</summary>
     public bool ClipsGradients { get; init; }
 
+    /// <summary>True when the guard rolls back (<see cref="GradientHooks.RollbackOptions"/>).</summary>
+    public bool RollsBack { get; init; }
+
+    /// <summary>The guard's rollbacks so far (empty without rollback).</summary>
+    public IReadOnlyList<RollbackEvent> Rollbacks { get; init; } = Array.Empty<RollbackEvent>();
+
     /// <summary>True when the model holds RNN, LSTM or GRU layers.</summary>
     public bool Recurrent { get; init; }
 

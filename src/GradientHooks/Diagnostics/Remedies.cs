@@ -25,11 +25,15 @@ public static class Remedies
 
     /// <summary>Clip the global norm: the standard fix for recurrent networks.</summary>
     public static Remedy RecurrentClipping { get; } = new("Norm clipping for recurrent layers",
-        "Exploding gradients in RNNs come from repeated multiplication by the recurrent weights (Pascanu et al. 2013) { Kind = RemedyKind.GlobalNormClipping }; clipping the norm is the usual fix: optimizer = monitor.Guard(optimizer, Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0)))");
+        "Exploding gradients in RNNs come from repeated multiplication by the recurrent weights (Pascanu et al. 2013); clipping the norm is the usual fix: optimizer = monitor.Guard(optimizer, Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0)))") { Kind = RemedyKind.GlobalNormClipping };
 
     /// <summary>Skip steps with NaN/Inf gradients.</summary>
     public static Remedy SkipNonFinite { get; } = new("Skip non-finite steps",
         "Zero NaN/Inf gradients and skip that update so one bad batch cannot destroy the weights: optimizer = monitor.Guard(optimizer, Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0)))") { Kind = RemedyKind.SkipNonFinite };
+
+    /// <summary>Keep the last good weights and optimizer state and restore them when training is damaged.</summary>
+    public static Remedy Rollback { get; } = new("Roll back to the last good state",
+        "The guard keeps a copy of the weights and optimizer state every 100 updates and restores it when they turn NaN/Inf or 10 updates in a row are skipped, halving the learning rate: optimizer = monitor.Guard(optimizer, Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0)), new RollbackOptions { LearningRateFactor = 0.5 })") { Kind = RemedyKind.Rollback };
 
     /// <summary>Lower the learning rate.</summary>
     public static Remedy LowerLearningRate { get; } = new("Lower learning rate",

@@ -37,6 +37,7 @@ internal sealed class RemedyAdvisor
         RemedyKind.RaiseLearningRate => Remedies.RaiseLearningRate,
         RemedyKind.CheckInputs => Remedies.CheckInputs,
         RemedyKind.CallModules => CallModules(),
+        RemedyKind.Rollback => _p?.RollsBack == true ? null : Remedies.Rollback,
         _ => null,
     };
 

@@ -27,4 +27,6 @@ public enum RemedyKind
     CheckInputs,
     /// <summary>Call activation modules with <c>.call()</c> so their hooks fire.</summary>
     CallModules,
+    /// <summary>Guard with <see cref="GradientHooks.RollbackOptions"/>: restore the last good weights and optimizer state.</summary>
+    Rollback,
 }

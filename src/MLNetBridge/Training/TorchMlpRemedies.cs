@@ -24,7 +24,7 @@ internal static class TorchMlpRemedies
         RemedyKind.LowerLearningRate => Option(r, "Lower learning rate", $"TorchMlpOptions.LearningRate = {Number(o.LearningRate / 10)} (now {Number(o.LearningRate)})"),
         RemedyKind.RaiseLearningRate => Option(r, "Check the learning rate", $"TorchMlpOptions.LearningRate = {Number(o.LearningRate * 3)} (now {Number(o.LearningRate)}), or more Epochs"),
         RemedyKind.CheckInputs => Option(r, "Check the features", "NaN often starts in the data: mlContext.Transforms.ReplaceMissingValues, or filter the rows, before the trainer"),
-        RemedyKind.SkipNonFinite or RemedyKind.CallModules => null,
+        RemedyKind.SkipNonFinite or RemedyKind.CallModules or RemedyKind.Rollback => null,   // the trainer has no rollback option
         _ => r,
     });
 

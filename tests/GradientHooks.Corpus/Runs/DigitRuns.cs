@@ -15,11 +15,11 @@ public static class DigitRuns
 
     /// <summary>The CNN of the TorchSharp examples' shape (custom Module, layers in fields, <c>.forward()</c> calls), Adam at 1e-3: healthy.</summary>
     public static CorpusRun Cnn() => new("optdigits-cnn", "optdigits", "custom Module CNN, fields + .forward()", "Adam lr 1e-3, 3 epochs",
-        null, Array.Empty<string>(), Array.Empty<FindingKind>(), Files, () => TrainCnn(1e-3));
+        null, Array.Empty<string>(), Array.Empty<FindingKind>(), Files, () => TrainCnn(1e-3, HealthyGuard.With(null)));
 
     /// <summary>The same CNN with Adam at lr 0.5: the ReLUs die within a few steps and conv1, conv2, fc1 get exactly zero gradients.</summary>
     public static CorpusRun CnnLearningRateTooHigh() => new("optdigits-cnn-lr0.5", "optdigits", "custom Module CNN, fields + .forward()", "Adam lr 0.5 (kills the ReLUs)",
-        FindingKind.DyingRelu, new[] { "conv1", "conv2", "fc1" }, new[] { FindingKind.LossPlateau, FindingKind.LossOscillation, FindingKind.ExplodingGradients }, Files, () => TrainCnn(0.5));
+        FindingKind.DyingRelu, new[] { "conv1", "conv2", "fc1" }, new[] { FindingKind.LossPlateau, FindingKind.LossOscillation, FindingKind.ExplodingGradients }, Files, () => TrainCnn(0.5, null));
 
     /// <summary>A 12-layer MLP in a ModuleList with <c>functional.sigmoid</c> between layers, SGD: vanishing.</summary>
     public static CorpusRun DeepFunctionalSigmoid() => new("optdigits-deep-sigmoid", "optdigits", "ModuleList of 12 Linear, functional.sigmoid", "SGD lr 0.1, default init",
@@ -57,14 +57,14 @@ public static class DigitRuns
                 m => SupervisedLoop.Accuracy(m, testImages.reshape(-1, 64), testLabels));
         });
 
-    private static RunOutcome TrainCnn(double learningRate)
+    private static RunOutcome TrainCnn(double learningRate, IClippingPolicy? clipping)
     {
         torch.manual_seed(3);
         var (images, labels) = OptDigits.Load();
         var (testImages, testLabels) = OptDigits.Load("optdigits-test.csv");
         var model = new DigitCnn();
         return SupervisedLoop.Train(model, images, labels, (o, t) => functional.cross_entropy(o, t),
-            p => optim.Adam(p, learningRate), epochs: 3, batchSize: 64, clipping: null, seed: 3,
+            p => optim.Adam(p, learningRate), epochs: 3, batchSize: 64, clipping, seed: 3,
             m => SupervisedLoop.Accuracy(m, testImages, testLabels));
     }
 }

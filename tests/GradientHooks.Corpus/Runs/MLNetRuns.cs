@@ -31,7 +31,7 @@ public static class MLNetRuns
                 .Append(ml.Transforms.Categorical.OneHotEncoding("PaymentTypeEncoded", "PaymentType"))
                 .Append(ml.Transforms.Concatenate("Features", "VendorIdEncoded", "RateCodeEncoded", "PaymentTypeEncoded", "PassengerCount", "TripTime", "TripDistance"))
                 .Append(ml.Transforms.NormalizeMeanVariance("Features"))
-                .Append(ml.Regression.Trainers.TorchMlp(seed: 1));
+                .Append(ml.Regression.Trainers.TorchMlp(clipping: HealthyGuard.With(null), seed: 1));
             return Fit(ml, pipeline, ml.Data.Cache(split.TrainSet), split.TestSet,
                 (model, test) => FormattableString.Invariant($"R² {ml.Regression.Evaluate(model.Transform(test)).RSquared:0.000}"));
         });
@@ -49,7 +49,7 @@ public static class MLNetRuns
             var pipeline = ml.Transforms.Categorical.OneHotEncoding(categorical.Select(c => new InputOutputColumnPair(c + "Encoded", c)).ToArray())
                 .Append(ml.Transforms.Concatenate("Features", categorical.Select(c => c + "Encoded").Concat(numeric).ToArray()))
                 .Append(ml.Transforms.NormalizeMinMax("Features"))
-                .Append(ml.Regression.Trainers.TorchMlp(new TorchMlpOptions { LabelColumnName = "cnt", HiddenLayers = new[] { 128, 64 }, Epochs = 20, Seed = 1 }));
+                .Append(ml.Regression.Trainers.TorchMlp(new TorchMlpOptions { LabelColumnName = "cnt", HiddenLayers = new[] { 128, 64 }, Epochs = 20, Seed = 1, Clipping = HealthyGuard.With(null) }));
             return Fit(ml, pipeline, ml.Data.Cache(Load("bike-sharing-hour_train.csv")), Load("bike-sharing-hour_test.csv"),
                 (model, test) => FormattableString.Invariant($"R² {ml.Regression.Evaluate(model.Transform(test), "cnt").RSquared:0.000}"));
         });
@@ -66,7 +66,7 @@ public static class MLNetRuns
             var split = ml.Data.TrainTestSplit(data, 0.3, seed: 1);
             var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
                 .Append(ml.Transforms.NormalizeMinMax("Features", "Measurements"))
-                .Append(ml.MulticlassClassification.Trainers.TorchMlp(new TorchMlpOptions { HiddenLayers = new[] { 32, 32 }, Epochs = 60, BatchSize = 16, Seed = 1 }));
+                .Append(ml.MulticlassClassification.Trainers.TorchMlp(new TorchMlpOptions { HiddenLayers = new[] { 32, 32 }, Epochs = 60, BatchSize = 16, Seed = 1, Clipping = HealthyGuard.With(null) }));
             return Fit(ml, pipeline, split.TrainSet, split.TestSet,
                 (model, test) => FormattableString.Invariant($"accuracy {ml.MulticlassClassification.Evaluate(model.Transform(test)).MacroAccuracy:0.000}"));
         });
@@ -83,7 +83,7 @@ public static class MLNetRuns
             var split = ml.Data.TrainTestSplit(data, 0.3, seed: 1);
             var pipeline = ml.Transforms.ReplaceMissingValues("Cells")
                 .Append(ml.Transforms.NormalizeMinMax("Features", "Cells"))
-                .Append(ml.BinaryClassification.Trainers.TorchMlp(new TorchMlpOptions { HiddenLayers = new[] { 32, 32 }, Epochs = 40, BatchSize = 32, Seed = 1 }));
+                .Append(ml.BinaryClassification.Trainers.TorchMlp(new TorchMlpOptions { HiddenLayers = new[] { 32, 32 }, Epochs = 40, BatchSize = 32, Seed = 1, Clipping = HealthyGuard.With(null) }));
             return Fit(ml, pipeline, split.TrainSet, split.TestSet,
                 (model, test) => FormattableString.Invariant($"AUC {ml.BinaryClassification.Evaluate(model.Transform(test)).AreaUnderRocCurve:0.000}"));
         });
@@ -98,7 +98,7 @@ public static class MLNetRuns
                 new TextLoader.Column("Label", DataKind.Boolean, 0), new TextLoader.Column("Text", DataKind.String, 1),
             }, separatorChar: '\t', hasHeader: true, allowQuoting: true);
             var pipeline = ml.Transforms.Text.FeaturizeText("Features", "Text")
-                .Append(ml.BinaryClassification.Trainers.TorchMlp(new TorchMlpOptions { Epochs = 30, BatchSize = 16, Seed = 1 }));
+                .Append(ml.BinaryClassification.Trainers.TorchMlp(new TorchMlpOptions { Epochs = 30, BatchSize = 16, Seed = 1, Clipping = HealthyGuard.With(null) }));
             return Fit(ml, pipeline, Load("wikipedia-detox-250-line-data.tsv"), Load("wikipedia-detox-250-line-test.tsv"),
                 (model, test) => FormattableString.Invariant($"accuracy {ml.BinaryClassification.Evaluate(model.Transform(test)).Accuracy:0.000} (18 test rows)"));
         });
@@ -111,6 +111,6 @@ public static class MLNetRuns
         var model = pipeline.Fit(train);
         var trainer = ((IEnumerable<ITransformer>)model).OfType<TorchMlpTransformer>().Single();
         var steps = trainer.TrainingHistory.Sum(e => (long)e.Steps);
-        return new RunOutcome(trainer.TrainingDiagnosis!, metric(model, test), steps) { History = trainer.TrainingSteps };
+        return new RunOutcome(trainer.TrainingDiagnosis!, metric(model, test), steps) { History = trainer.TrainingSteps, SkippedSteps = trainer.TrainingHistory.Sum(e => (long)e.SkippedSteps) };
     }
 }

@@ -50,7 +50,7 @@ public static class SupervisedLoop
         }
         model.eval();
         var quality = metric(model);
-        return new RunOutcome(monitor.Diagnose(), quality, steps) { History = monitor.History.ToArray() };
+        return new RunOutcome(monitor.Diagnose(), quality, steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps };
     }
 
     /// <summary>Accuracy of arg-max predictions on (<paramref name="x"/>, <paramref name="labels"/>), as "accuracy 0.953".</summary>

@@ -15,7 +15,7 @@ public static class TextRuns
     /// <summary>LSTM(128), Adam 2e-3, the total norm clipped to 1: healthy.</summary>
     public static CorpusRun ClippedLstm() => new("shakespeare-lstm-clipped", "Tiny Shakespeare", "Embedding → LSTM(128) → Linear, custom Module", "Adam lr 2e-3, Clip.GlobalNorm(1)",
         null, Array.Empty<string>(), Array.Empty<FindingKind>(), Files,
-        () => Train(lstm: true, optimizer: p => optim.Adam(p, 2e-3), Clip.GlobalNorm(1.0), steps: 300));
+        () => Train(lstm: true, optimizer: p => optim.Adam(p, 2e-3), HealthyGuard.With(Clip.GlobalNorm(1.0)), steps: 300));
 
     /// <summary>A vanilla tanh RNN(128), SGD lr 4, no clipping: the gradient norm explodes and the loss never recovers.</summary>
     public static CorpusRun UnclippedRnn() => new("shakespeare-rnn-unclipped", "Tiny Shakespeare", "Embedding → RNN(128, tanh) → Linear, custom Module", "SGD lr 4, no clipping",
@@ -43,6 +43,6 @@ public static class TextRuns
             guarded.step();
         }
         if (state != null) foreach (var t in state) t.Dispose();
-        return new RunOutcome(monitor.Diagnose(), FormattableString.Invariant($"last training loss {last:0.000} nats/char"), steps) { History = monitor.History.ToArray() };
+        return new RunOutcome(monitor.Diagnose(), FormattableString.Invariant($"last training loss {last:0.000} nats/char"), steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps };
     }
 }

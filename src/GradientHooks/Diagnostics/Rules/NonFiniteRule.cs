@@ -17,8 +17,16 @@ internal sealed class NonFiniteRule : IDiagnosticRule
             $"{bad.Count} step(s) with NaN/Inf gradients in the history; {bad.Count(r => r.Skipped)} of them skipped by the guard",
         };
         if (first.Loss is double l && !double.IsFinite(l)) evidence.Add($"the loss was {l} on that step");
+        // Where it came from: the first traced step says the most, unless all it shows is weights that an earlier bad
+        // update already made NaN (a consequence, not the cause); a non-finite input is a cause whatever the weights.
+        var source = bad.FirstOrDefault(r => r.Origin is { Traced: true } o && (o.InputNonFinite == true || o.NonFiniteWeights.Count == 0))
+            ?? (first.Origin is null ? null : first);
+        if (source?.Origin is { } why) evidence.Insert(0, $"origin (step {source.Step}): {why.Cause}");
         var advisor = new RemedyAdvisor(c.Profile);
-        var remedies = advisor.For(RemedyKind.SkipNonFinite, RemedyKind.LowerLearningRate, RemedyKind.CheckInputs);
+        bool weightsBroke = bad.Any(r => r.Origin is { NonFiniteWeights.Count: > 0 }) || bad.Any(r => !r.Skipped);
+        var remedies = weightsBroke
+            ? advisor.For(RemedyKind.SkipNonFinite, RemedyKind.Rollback, RemedyKind.LowerLearningRate, RemedyKind.CheckInputs)
+            : advisor.For(RemedyKind.SkipNonFinite, RemedyKind.LowerLearningRate, RemedyKind.CheckInputs);
         if (c.Recurrent && advisor.RecurrentClipping() is { } clip) remedies.Insert(Math.Min(1, remedies.Count), clip);
         var allSkipped = bad.All(r => r.Skipped);
         yield return new Finding(FindingKind.NonFiniteGradients, allSkipped ? Severity.Warning : Severity.Critical,

@@ -1,0 +1,118 @@
+using System.Reflection;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace GradientHooks.Internal;
+
+/// <summary>
+/// A copy of the trainable weights and of a managed optimizer's per-parameter state, on the tensors' own devices,
+/// refreshed in place and restored in place (the live tensors keep their identity, so the optimizer, the monitor's
+/// caches and the user's references stay valid). The optimizer state is reached through TorchSharp's own
+/// <c>OptimizerHelper.state_dict()</c>, whose entries are the live <c>OptimizerState</c> objects; their public
+/// tensor fields (Adam's <c>exp_avg</c>, <c>exp_avg_sq</c>, SGD's <c>momentum_buffer</c>...) and value fields
+/// (<c>step</c>) are copied. Optimizer options (learning rates) are not part of a snapshot.
+/// </summary>
+internal sealed class TrainingSnapshot : IDisposable
+{
+    private readonly Parameter[] _parameters;
+    private readonly OptimizerHelper _optimizer;
+    private readonly Tensor[] _weights;
+    private List<(object State, FieldInfo Field, object? Value)> _state = new();
+
+    public TrainingSnapshot(Parameter[] parameters, OptimizerHelper optimizer)
+    {
+        _parameters = parameters;
+        _optimizer = optimizer;
+        _weights = new Tensor[parameters.Length];
+    }
+
+    /// <summary>The step after whose update the snapshot was taken (0 = at the guard's creation); -1 before the first.</summary>
+    public long Step { get; private set; } = -1;
+
+    /// <summary>Takes a snapshot when every weight and state tensor is finite; returns false (keeping the old one) otherwise.</summary>
+    public bool TryTake(long step)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var live = StateFields();
+        var tensors = _parameters.Select(p => (Tensor)p).Concat(live.Select(f => f.Value).OfType<Tensor>()).ToList();
+        if (!AllFinite(tensors)) return false;
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            if (_weights[i] is null || !_weights[i].shape.SequenceEqual(_parameters[i].shape)) { _weights[i]?.Dispose(); _weights[i] = _parameters[i].detach().clone().DetachFromDisposeScope(); }
+            else _weights[i].copy_(_parameters[i]);
+        }
+        var old = _state;
+        _state = new List<(object, FieldInfo, object?)>(live.Count);
+        for (int k = 0; k < live.Count; k++)
+        {
+            var (state, field, value) = live[k];
+            object? copy = value;
+            if (value is Tensor t)
+            {
+                var previous = k < old.Count && ReferenceEquals(old[k].State, state) && old[k].Field == field ? old[k].Value as Tensor : null;
+                if (previous is not null && previous.shape.SequenceEqual(t.shape) && previous.dtype == t.dtype) { previous.copy_(t); copy = previous; }
+                else copy = t.detach().clone().DetachFromDisposeScope();
+            }
+            _state.Add((state, field, copy));
+        }
+        foreach (var (_, _, value) in old)
+            if (value is Tensor t && !_state.Any(s => ReferenceEquals(s.Value, t))) t.Dispose();
+        Step = step;
+        return true;
+    }
+
+    /// <summary>True when any weight or optimizer state tensor holds NaN/Inf (one transfer).</summary>
+    public bool LiveStateNonFinite()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return !AllFinite(_parameters.Select(p => (Tensor)p).Concat(StateFields().Select(f => f.Value).OfType<Tensor>()).ToList());
+    }
+
+    /// <summary>Copies the snapshot back into the live weights and optimizer state.</summary>
+    public void Restore()
+    {
+        if (Step < 0) throw new InvalidOperationException("No snapshot to restore.");
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        for (int i = 0; i < _parameters.Length; i++) _parameters[i].copy_(_weights[i]);
+        foreach (var (state, field, value) in _state)
+        {
+            if (value is Tensor saved)
+            {
+                if (field.GetValue(state) is Tensor current && current.shape.SequenceEqual(saved.shape) && current.dtype == saved.dtype) current.copy_(saved);
+                else field.SetValue(state, saved.clone().DetachFromDisposeScope());
+            }
+            else
+            {
+                if (value is null && field.GetValue(state) is Tensor created) created.Dispose();   // made after the snapshot
+                field.SetValue(state, value);
+            }
+        }
+    }
+
+    private List<(object State, FieldInfo Field, object? Value)> StateFields()
+    {
+        var list = new List<(object, FieldInfo, object?)>();
+        foreach (var state in _optimizer.state_dict().State)
+            foreach (var field in state.GetType().GetFields(BindingFlags.Instance | BindingFlags.Public))
+                if (field.FieldType == typeof(Tensor) || field.FieldType.IsValueType)
+                    list.Add((state, field, field.GetValue(state)));
+        return list;
+    }
+
+    private static bool AllFinite(IReadOnlyList<Tensor> tensors)
+    {
+        var flags = tensors.Where(t => t.is_floating_point() && t.numel() > 0).Select(t => torch.isfinite(t).all().to(torch.CPU)).ToArray();
+        return flags.Length == 0 || torch.stack(flags).all().item<bool>();
+    }
+
+    public void Dispose()
+    {
+        foreach (var w in _weights) w?.Dispose();
+        foreach (var (_, _, value) in _state) (value as Tensor)?.Dispose();
+        _state.Clear();
+    }
+}
