@@ -3,6 +3,7 @@ using GradientHooks.MLNet.Scoring;
 using GradientHooks.MLNet.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Trainers;
 
 namespace GradientHooks.MLNet;
 
@@ -10,9 +11,10 @@ namespace GradientHooks.MLNet;
 /// The TorchMlp trainer as an ML.NET estimator, made by the <see cref="TorchMlpCatalog"/> extensions
 /// (<c>mlContext.Regression.Trainers.TorchMlp(...)</c> and the binary and multiclass ones). <see cref="Fit"/>
 /// reads the feature and label columns once, trains as <see cref="TorchMlpOptions"/> describes, and returns a
-/// <see cref="TorchMlpTransformer"/> with the scoring network, the per-epoch history and the diagnosis.
+/// <see cref="TorchMlpTransformer"/> with the scoring network, the per-epoch history and the diagnosis. It is an
+/// ML.NET trainer (<see cref="ITrainerEstimator{TTransformer, TModel}"/> with <see cref="Info"/>).
 /// </summary>
-public sealed class TorchMlpEstimator : IEstimator<TorchMlpTransformer>
+public sealed class TorchMlpEstimator : ITrainerEstimator<TorchMlpTransformer, TorchMlpModelParameters>
 {
     private readonly TorchMlpOptions _options;
 
@@ -23,6 +25,17 @@ public sealed class TorchMlpEstimator : IEstimator<TorchMlpTransformer>
         Task = task;
         _options = options.Validated();
     }
+
+    /// <summary>
+    /// What the trainer needs, as ML.NET's trainers declare it: <c>NeedNormalization</c> true (like SDCA and L-BFGS it
+    /// trains best on <c>NormalizeMinMax</c>/<c>NormalizeMeanVariance</c> output) and <c>WantCaching</c> true (ML.NET's
+    /// usual value; TorchMlp itself reads the data once, in one cursor pass, so a cache only spares re-running the
+    /// transforms when the same view is fitted again). ML.NET keeps <see cref="TrainerInfo"/>'s constructor internal,
+    /// so the value is taken from a stock trainer with exactly these needs (SDCA).
+    /// </summary>
+    public TrainerInfo Info => SharedInfo;
+
+    private static readonly TrainerInfo SharedInfo = new MLContext().Regression.Trainers.Sdca().Info;
 
     /// <summary>What this estimator learns.</summary>
     public TorchMlpTask Task { get; }

@@ -12,9 +12,11 @@ namespace GradientHooks.MLNet;
 /// training saw: <see cref="TrainingDiagnosis"/> and <see cref="TrainingHistory"/>. Output columns follow ML.NET's
 /// conventions for <see cref="Task"/>, so <c>mlContext.*.Evaluate</c> and <c>CreatePredictionEngine</c> work on it.
 /// Save it with <see cref="TorchMlpModelOperations.SaveTorchMlp(ModelOperationsCatalog, ITransformer, DataViewSchema, string)"/>
-/// (ML.NET's <c>Model.Save</c> cannot store the network and says so).
+/// (ML.NET's <c>Model.Save</c> cannot store the network and says so). It is an ML.NET prediction transformer
+/// (<see cref="ISingleFeaturePredictionTransformer{TModel}"/>), so <c>PermutationFeatureImportance</c> and code written
+/// against trainers take it.
 /// </summary>
-public sealed class TorchMlpTransformer : ITransformer
+public sealed class TorchMlpTransformer : ISingleFeaturePredictionTransformer<TorchMlpModelParameters>
 {
     private readonly ITransformer _mapping;
 
@@ -25,7 +27,14 @@ public sealed class TorchMlpTransformer : ITransformer
         TrainingHistory = history;
         TrainingDiagnosis = diagnosis;
         _mapping = ScoringMapping.Create(fitted, new MLContext());
+        Model = new TorchMlpModelParameters(fitted);
     }
+
+    /// <summary>The trained network (ML.NET's <c>IPredictionTransformer&lt;TModel&gt;.Model</c>).</summary>
+    public TorchMlpModelParameters Model { get; }
+
+    /// <summary>The feature column's type: <c>Vector&lt;Single, FeatureCount&gt;</c>.</summary>
+    public DataViewType FeatureColumnType => new VectorDataViewType(NumberDataViewType.Single, FeatureCount);
 
     internal FittedNetwork Fitted { get; }
 
