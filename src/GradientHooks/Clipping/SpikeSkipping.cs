@@ -27,6 +27,9 @@ namespace GradientHooks.Clipping;
 /// data) is learned within half a window instead of being skipped for ever. A non-finite loss or norm skips the step
 /// too and stays out of the window (put <see cref="Clip.SkipNonFinite"/> first to zero such gradients). A skipped
 /// step leaves the gradients as they are; the guard does not call the optimizer.</para>
+/// <para>Cost: nothing on fully captured steps (the norm is the capture's); on the light steps of
+/// <c>MonitorOptions.Every</c> &gt; 1 the policy measures the norm itself (one reduction per parameter, one transfer),
+/// as every norm-based policy does.</para>
 /// </summary>
 public sealed class SpikeSkipping : IClippingPolicy
 {
