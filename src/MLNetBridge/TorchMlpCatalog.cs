@@ -14,10 +14,10 @@ public static class TorchMlpCatalog
     public static TorchMlpEstimator TorchMlp(this RegressionCatalog.RegressionTrainers catalog, TorchMlpOptions options) =>
         Create(catalog, TorchMlpTask.Regression, options);
 
-    /// <summary>Regression with the common arguments; see <see cref="TorchMlpOptions"/> for their meaning and the rest.</summary>
+    /// <summary>Regression with the common arguments; see <see cref="TorchMlpOptions"/> for their meaning and the rest (<paramref name="learningRate"/> 0: scaled with the batch size).</summary>
     public static TorchMlpEstimator TorchMlp(this RegressionCatalog.RegressionTrainers catalog,
         string labelColumnName = "Label", string featureColumnName = "Features", int[]? hiddenLayers = null,
-        int epochs = 20, double learningRate = 1e-3, IClippingPolicy? clipping = null, int? seed = null) =>
+        int epochs = 20, double learningRate = 0, IClippingPolicy? clipping = null, int? seed = null) =>
         Create(catalog, TorchMlpTask.Regression, Options(labelColumnName, featureColumnName, hiddenLayers, epochs, learningRate, clipping, seed));
 
     /// <summary>Binary classification. Label: Boolean; Features: known-size vector of Single. Output: <c>Score</c>
@@ -28,7 +28,7 @@ public static class TorchMlpCatalog
     /// <summary>Binary classification with the common arguments; see <see cref="TorchMlpOptions"/>.</summary>
     public static TorchMlpEstimator TorchMlp(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = "Label", string featureColumnName = "Features", int[]? hiddenLayers = null,
-        int epochs = 20, double learningRate = 1e-3, IClippingPolicy? clipping = null, int? seed = null) =>
+        int epochs = 20, double learningRate = 0, IClippingPolicy? clipping = null, int? seed = null) =>
         Create(catalog, TorchMlpTask.BinaryClassification, Options(labelColumnName, featureColumnName, hiddenLayers, epochs, learningRate, clipping, seed));
 
     /// <summary>Multiclass classification. Label: a key type (use <c>MapValueToKey</c>); Features: known-size vector of
@@ -39,7 +39,7 @@ public static class TorchMlpCatalog
     /// <summary>Multiclass classification with the common arguments; see <see cref="TorchMlpOptions"/>.</summary>
     public static TorchMlpEstimator TorchMlp(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = "Label", string featureColumnName = "Features", int[]? hiddenLayers = null,
-        int epochs = 20, double learningRate = 1e-3, IClippingPolicy? clipping = null, int? seed = null) =>
+        int epochs = 20, double learningRate = 0, IClippingPolicy? clipping = null, int? seed = null) =>
         Create(catalog, TorchMlpTask.MulticlassClassification, Options(labelColumnName, featureColumnName, hiddenLayers, epochs, learningRate, clipping, seed));
 
     private static TorchMlpEstimator Create(object catalog, TorchMlpTask task, TorchMlpOptions options)

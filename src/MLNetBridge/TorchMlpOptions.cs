@@ -38,11 +38,43 @@ public sealed class TorchMlpOptions
     /// <summary>Passes over the training data. Default 20.</summary>
     public int Epochs { get; set; } = 20;
 
-    /// <summary>Rows per optimisation step. Default 64.</summary>
-    public int BatchSize { get; set; } = 64;
+    /// <summary>
+    /// Rows per optimisation step. Default 0: chosen from the number of training rows n,
+    /// B = clamp(n / 128, 32, 512) (<see cref="AutomaticBatchSize"/>): about 128 steps per epoch on mid-sized data, never
+    /// fewer than 32 rows a step; large data sets train in large, cheap steps (taxi-fare's 80,000 rows: 512 a step, 157
+    /// steps an epoch instead of 1,250 at 64, at the same accuracy).
+    /// </summary>
+    public int BatchSize { get; set; }
 
-    /// <summary>Adam's learning rate. Default 1e-3.</summary>
-    public double LearningRate { get; set; } = 1e-3;
+    /// <summary>
+    /// Adam's learning rate. Default 0: 1e-3 · √(max(B, 64) / 64) for the batch size B used
+    /// (<see cref="AutomaticLearningRate"/>): Adam's usual 1e-3 up to 64 rows a step, scaled with the square root of larger
+    /// batches as their gradient noise shrinks.
+    /// </summary>
+    public double LearningRate { get; set; }
+
+    /// <summary>
+    /// Fraction of the training rows held out (a seeded random sample) to measure the validation loss after every
+    /// epoch, for early stopping (<see cref="EarlyStoppingPatience"/>); the model returned is then the one of the epoch
+    /// with the lowest validation loss. Default 0: off, every row trains, as FastTree's early stopping is off until a
+    /// rule is set. Measured on taxi-fare (heavy-tailed fares): a 10 % hold-out stopped at epoch 11 and its best epoch
+    /// scored test R² 0.958, against 0.969 for 20 epochs on every row, because the validation loss of heavy-tailed data
+    /// is as noisy as its batches. In [0, 0.5].
+    /// </summary>
+    public double ValidationFraction { get; set; }
+
+    /// <summary>
+    /// Early stopping, with a hold-out (<see cref="ValidationFraction"/> &gt; 0), as FastTree's rules do it: training stops
+    /// when the validation loss has not improved by more than 0.1 % (relative) on its best for this many epochs in a
+    /// row. Default 3; 0 = run every epoch (the best epoch's model is still the one returned).
+    /// </summary>
+    public int EarlyStoppingPatience { get; set; } = 3;
+
+    /// <summary>The batch size used when <see cref="BatchSize"/> is 0: clamp(⌊rows / 128⌋, 32, 512), never more than the rows.</summary>
+    public static int AutomaticBatchSize(int rows) => Math.Max(1, Math.Min(rows, Math.Clamp(rows / 128, 32, 512)));
+
+    /// <summary>The learning rate used when <see cref="LearningRate"/> is 0: 1e-3 · √(max(batchSize, 64) / 64) (never below Adam's 1e-3).</summary>
+    public static double AutomaticLearningRate(int batchSize) => 1e-3 * Math.Sqrt(Math.Max(batchSize, 64) / 64.0);
 
     /// <summary>Adam's L2 weight decay. Default 0.</summary>
     public double WeightDecay { get; set; }
@@ -85,15 +117,18 @@ public sealed class TorchMlpOptions
         if (!Enum.IsDefined(Activation)) throw Bad(nameof(Activation), Activation, "a defined Activation");
         if (!Enum.IsDefined(Init)) throw Bad(nameof(Init), Init, "a defined InitScheme");
         if (Epochs <= 0) throw Bad(nameof(Epochs), Epochs, "positive");
-        if (BatchSize <= 0) throw Bad(nameof(BatchSize), BatchSize, "positive");
-        if (BatchNorm && BatchSize < 2) throw Bad(nameof(BatchSize), BatchSize, "at least 2 when BatchNorm is on (batch statistics need two rows)");
-        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw Bad(nameof(LearningRate), LearningRate, "a positive finite number");
+        if (BatchSize < 0) throw Bad(nameof(BatchSize), BatchSize, "positive, or 0 to choose it from the number of rows");
+        if (BatchNorm && BatchSize == 1) throw Bad(nameof(BatchSize), BatchSize, "at least 2 when BatchNorm is on (batch statistics need two rows)");
+        if (!(LearningRate >= 0) || double.IsInfinity(LearningRate)) throw Bad(nameof(LearningRate), LearningRate, "a positive finite number, or 0 to scale it with the batch size");
         if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw Bad(nameof(WeightDecay), WeightDecay, "a finite number ≥ 0");
+        if (!(ValidationFraction >= 0 && ValidationFraction <= 0.5)) throw Bad(nameof(ValidationFraction), ValidationFraction, "in [0, 0.5] (0 = no hold-out, no early stopping)");
+        if (EarlyStoppingPatience < 0) throw Bad(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "≥ 0 (0 runs every epoch)");
         return new TorchMlpOptions
         {
             LabelColumnName = LabelColumnName, FeatureColumnName = FeatureColumnName, HiddenLayers = (int[])HiddenLayers.Clone(),
             Activation = Activation, Init = Init, BatchNorm = BatchNorm, Clipping = Clipping, Epochs = Epochs,
             BatchSize = BatchSize, LearningRate = LearningRate, WeightDecay = WeightDecay, Seed = Seed, Monitor = Monitor, Device = Device,
+            ValidationFraction = ValidationFraction, EarlyStoppingPatience = EarlyStoppingPatience,
             Progress = Progress,
         };
     }

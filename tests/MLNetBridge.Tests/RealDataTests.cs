@@ -18,7 +18,7 @@ public sealed class RealDataTests(ITestOutputHelper output)
             .Append(ml.Transforms.NormalizeMinMax("Features", "Measurements"))
             .Append(ml.MulticlassClassification.Trainers.TorchMlp(new TorchMlpOptions
             {
-                LabelColumnName = "LabelKey", Epochs = 60, HiddenLayers = new[] { 32, 32 }, LearningRate = 1e-2, Seed = 1, Progress = new Collect(epochs),
+                LabelColumnName = "LabelKey", Epochs = 60, HiddenLayers = new[] { 32, 32 }, BatchSize = 64, LearningRate = 1e-2, Seed = 1, Progress = new Collect(epochs),
             }))
             .Append(ml.Transforms.Conversion.MapKeyToValue("PredictedClass", "PredictedLabel"));
         var model = pipeline.Fit(split.TrainSet);

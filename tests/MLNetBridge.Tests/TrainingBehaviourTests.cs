@@ -79,7 +79,7 @@ public sealed class TrainingBehaviourTests
         var ml = new MLContext(1);
         var model = ml.Regression.Trainers.TorchMlp(new TorchMlpOptions
         {
-            Clipping = Clip.GlobalNorm(0.1), Epochs = 2, Seed = 1, Monitor = new MonitorOptions { HistoryLength = 100 },
+            Clipping = Clip.GlobalNorm(0.1), Epochs = 2, BatchSize = 64, Seed = 1, Monitor = new MonitorOptions { HistoryLength = 100 },
         }).Fit(Synthetic.Regression(ml, 640));
         Assert.All(model.TrainingHistory, e => Assert.Equal(10, e.Steps));
         Assert.True(model.TrainingHistory.Sum(e => e.ClippedSteps) >= 15, string.Join("; ", model.TrainingHistory));

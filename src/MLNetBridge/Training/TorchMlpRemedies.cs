@@ -11,7 +11,7 @@ namespace GradientHooks.MLNet.Training;
 /// </summary>
 internal static class TorchMlpRemedies
 {
-    public static Diagnosis Restate(Diagnosis diagnosis, TorchMlpOptions o) => diagnosis.WithRemedies((_, r) => r.Kind switch
+    public static Diagnosis Restate(Diagnosis diagnosis, TorchMlpOptions o, double learningRate) => diagnosis.WithRemedies((_, r) => r.Kind switch
     {
         RemedyKind.HeInit => Option(r, "He initialization", "TorchMlpOptions.Init = InitScheme.HeNormal (std √(2/fan_in) keeps ReLU activations' variance constant)"),
         RemedyKind.XavierInit => Option(r, "Xavier initialization", "TorchMlpOptions.Init = InitScheme.XavierNormal (for Tanh/Sigmoid activations)"),
@@ -21,8 +21,8 @@ internal static class TorchMlpRemedies
         RemedyKind.GlobalNormClipping => Option(r, r.Title, o.Clipping is null
             ? "TorchMlpOptions.Clipping = Clip.GlobalNorm(1.0) (rescales the whole gradient when its norm exceeds 1)"
             : $"TorchMlpOptions.Clipping is {o.Clipping}; lower its limit, or the learning rate"),
-        RemedyKind.LowerLearningRate => Option(r, "Lower learning rate", $"TorchMlpOptions.LearningRate = {Number(o.LearningRate / 10)} (now {Number(o.LearningRate)})"),
-        RemedyKind.RaiseLearningRate => Option(r, "Check the learning rate", $"TorchMlpOptions.LearningRate = {Number(o.LearningRate * 3)} (now {Number(o.LearningRate)}), or more Epochs"),
+        RemedyKind.LowerLearningRate => Option(r, "Lower learning rate", $"TorchMlpOptions.LearningRate = {Number(learningRate / 10)} (now {Number(learningRate)})"),
+        RemedyKind.RaiseLearningRate => Option(r, "Check the learning rate", $"TorchMlpOptions.LearningRate = {Number(learningRate * 3)} (now {Number(learningRate)}), or more Epochs"),
         RemedyKind.CheckInputs => Option(r, "Check the features", "NaN often starts in the data: mlContext.Transforms.ReplaceMissingValues, or filter the rows, before the trainer"),
         RemedyKind.SkipNonFinite or RemedyKind.CallModules or RemedyKind.Rollback => null,   // the trainer has no rollback option
         _ => r,

@@ -12,7 +12,9 @@ namespace GradientHooks.MLNet.Training;
 /// <c>randperm</c> each epoch, mini-batches by <c>index_select</c>, Adam through a <see cref="GuardedOptimizer"/>
 /// whose policy is <c>Clip.Chain(Clip.SkipNonFinite(), options.Clipping)</c>, the loss captured with the
 /// gradients in one transfer, every step inside its own dispose scope. Regression trains on the standardised label
-/// z = (y − mean)/std (std = 1 when the label is constant), which the scoring network undoes.
+/// z = (y − mean)/std (std = 1 when the label is constant), which the scoring network undoes. With a hold-out
+/// (<see cref="TorchMlpOptions.ValidationFraction"/>) the validation loss is measured after every epoch, training stops
+/// early by <see cref="EarlyStopping"/>, and the best epoch's network is the one returned.
 /// </summary>
 internal static class TorchMlpTraining
 {
@@ -25,16 +27,23 @@ internal static class TorchMlpTraining
         var outputs = task == TorchMlpTask.MulticlassClassification ? classCount : 1;
 
         var device = options.Device ?? torch.CPU;
-        using var x = torch.tensor(data.Features, new long[] { data.Rows, data.FeatureCount }, device: device);
-        using var y = MakeLabels(data, task, labelMean, labelScale, device);
+        using var allX = torch.tensor(data.Features, new long[] { data.Rows, data.FeatureCount }, device: device);
+        using var allY = MakeLabels(data, task, labelMean, labelScale, device);
         using var model = NetworkBuilder.Build(data.FeatureCount, options.HiddenLayers, outputs, options.Activation, options.BatchNorm, options.Init);
         if (device.type != DeviceType.CPU) model.to(device);
-        var batchSize = Math.Min(options.BatchSize, data.Rows);
-        using var monitor = GradientMonitor.Attach(model, options.Monitor ?? TorchMlpOptions.DefaultMonitor((data.Rows + batchSize - 1) / batchSize));
+        var split = HoldOut.Split(allX, allY, options.ValidationFraction, options.BatchNorm);
+        using var x = split.TrainX;
+        using var y = split.TrainY;
+        var rows = (int)x.shape[0];
+        var batchSize = options.BatchSize > 0 ? Math.Min(options.BatchSize, rows) : TorchMlpOptions.AutomaticBatchSize(rows);
+        var learningRate = options.LearningRate > 0 ? options.LearningRate : TorchMlpOptions.AutomaticLearningRate(batchSize);
+        using var monitor = GradientMonitor.Attach(model, options.Monitor ?? TorchMlpOptions.DefaultMonitor((rows + batchSize - 1) / batchSize));
         var policy = options.Clipping is null ? Clip.SkipNonFinite() : Clip.Chain(Clip.SkipNonFinite(), options.Clipping);
-        using var optimizer = monitor.Guard(optim.Adam(model.parameters(), options.LearningRate, weight_decay: options.WeightDecay), policy);
+        using var optimizer = monitor.Guard(optim.Adam(model.parameters(), learningRate, weight_decay: options.WeightDecay), policy);
 
         var history = new List<TorchMlpEpoch>(options.Epochs);
+        var stopping = new EarlyStopping(options.EarlyStoppingPatience);
+        ScoringNetwork? best = null;
         for (var epoch = 1; epoch <= options.Epochs; epoch++)
         {
             var clock = Stopwatch.StartNew();
@@ -42,10 +51,10 @@ internal static class TorchMlpTraining
             model.train();
             using (var epochScope = torch.NewDisposeScope())
             {
-                var order = torch.randperm(data.Rows, device: x.device);
-                for (var start = 0; start < data.Rows; start += batchSize)
+                var order = torch.randperm(rows, device: x.device);
+                for (var start = 0; start < rows; start += batchSize)
                 {
-                    var count = Math.Min(batchSize, data.Rows - start);
+                    var count = Math.Min(batchSize, rows - start);
                     if (count == 1 && options.BatchNorm && start > 0) continue; // BatchNorm cannot train on one row
                     using var stepScope = torch.NewDisposeScope();
                     var index = order.narrow(0, start, count);
@@ -58,15 +67,28 @@ internal static class TorchMlpTraining
                     tally.Add(step);
                 }
             }
-            var diagnosis = TorchMlpRemedies.Restate(monitor.Diagnose(), options);
-            var record = tally.ToEpoch(epoch, clock.Elapsed, diagnosis);
+            double? validation = split.HasValidation ? ValidationLoss(model, task, split.ValidX!, split.ValidY!) : null;
+            var diagnosis = TorchMlpRemedies.Restate(monitor.Diagnose(), options, learningRate);
+            var record = tally.ToEpoch(epoch, clock.Elapsed, diagnosis) with { ValidationLoss = validation };
             history.Add(record);
             options.Progress?.Report(record);
+            if (validation is double v && stopping.Improved(v)) best = NetworkExport.ToScoring(model, labelMean, labelScale);
+            if (validation is not null && stopping.ShouldStop) break;
         }
+        split.Dispose();
 
         model.eval();
-        var network = NetworkExport.ToScoring(model, labelMean, labelScale);
+        var network = best ?? NetworkExport.ToScoring(model, labelMean, labelScale);
         return new TrainingResult(network, history, history[^1].Diagnosis, monitor.History.ToArray()); // the last epoch's diagnosis is the final one
+    }
+
+    /// <summary>The task's loss on the held-out rows, in eval mode (BatchNorm's running statistics), without gradients.</summary>
+    private static double ValidationLoss(nn.Module<Tensor, Tensor> model, TorchMlpTask task, Tensor x, Tensor y)
+    {
+        model.eval();
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        return Loss(task, model.call(x), y).to_type(ScalarType.Float64).cpu().item<double>();
     }
 
     private static Tensor Loss(TorchMlpTask task, Tensor output, Tensor target) => task switch

@@ -1,0 +1,60 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Xunit;
+
+namespace GradientHooks.MLNet.Tests;
+
+/// <summary>
+/// The default configuration: batch size from the number of rows, learning rate scaled with the batch; early stopping
+/// on a hold-out when asked for, returning the best epoch's network.
+/// </summary>
+public sealed class TrainingDefaultsTests
+{
+    [Theory]
+    [InlineData(105, 32)]        // iris' training split: never fewer than 32 rows a step...
+    [InlineData(20, 20)]         // ...nor more than the rows
+    [InlineData(13949, 108)]     // bike-sharing: about 128 steps an epoch
+    [InlineData(80000, 512)]     // taxi-fare: at most 512
+    public void The_automatic_batch_size_follows_the_rule(int rows, int expected) =>
+        Assert.Equal(expected, TorchMlpOptions.AutomaticBatchSize(rows));
+
+    [Fact]
+    public void The_automatic_learning_rate_is_Adams_default_at_64_rows_and_grows_with_the_square_root_of_the_batch()
+    {
+        Assert.Equal(1e-3, TorchMlpOptions.AutomaticLearningRate(64), 15);
+        Assert.Equal(2e-3, TorchMlpOptions.AutomaticLearningRate(256), 15);
+        Assert.Equal(Math.Sqrt(8) * 1e-3, TorchMlpOptions.AutomaticLearningRate(512), 15);
+    }
+
+    [Fact]
+    public void Defaults_train_in_the_automatic_batches_and_name_the_learning_rate_in_remedies()
+    {
+        var ml = new MLContext(1);
+        var model = ml.Regression.Trainers.TorchMlp(new TorchMlpOptions { Epochs = 2, Seed = 1 }).Fit(Synthetic.Regression(ml, 640));
+        Assert.All(model.TrainingHistory, e => Assert.Equal(20, e.Steps));   // 640 rows / 32
+        Assert.All(model.TrainingHistory, e => Assert.Null(e.ValidationLoss));
+    }
+
+    [Fact]
+    public void Early_stopping_stops_when_the_validation_loss_stalls_and_returns_the_best_epoch()
+    {
+        var ml = new MLContext(1);
+        var data = Synthetic.Regression(ml, 400);
+        // Far too large a step: the validation loss stops improving within a few epochs.
+        var options = new TorchMlpOptions { Epochs = 60, Seed = 1, ValidationFraction = 0.25, EarlyStoppingPatience = 2, LearningRate = 0.5, HiddenLayers = new[] { 16 } };
+        var model = ml.Regression.Trainers.TorchMlp(options).Fit(data);
+        var losses = model.TrainingHistory.Select(e => e.ValidationLoss!.Value).ToArray();
+        Assert.True(losses.Length < 60, $"ran all {losses.Length} epochs");
+        int best = Array.IndexOf(losses, losses.Where(double.IsFinite).Min());
+        Assert.Equal(losses.Length - 1 - 2, best);   // stopped exactly `patience` epochs after its best
+        Assert.All(model.TrainingHistory, e => Assert.Equal(10, e.Steps));   // 300 rows train (32 a step), 100 held out
+
+        // The model returned is the best epoch's: refit with Epochs = best + 1 and no stopping gives the same scores.
+        var again = ml.Regression.Trainers.TorchMlp(new TorchMlpOptions
+        {
+            Epochs = best + 1, Seed = 1, ValidationFraction = 0.25, EarlyStoppingPatience = 0, LearningRate = 0.5, HiddenLayers = new[] { 16 },
+        }).Fit(data);
+        float[] Scores(ITransformer t) => t.Transform(data).GetColumn<float>("Score").ToArray();
+        Assert.Equal(Scores(again), Scores(model));
+    }
+}
