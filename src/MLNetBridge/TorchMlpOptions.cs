@@ -1,3 +1,4 @@
+using Microsoft.ML;
 using GradientHooks.Clipping;
 using GradientHooks.Initialization;
 
@@ -100,8 +101,17 @@ public sealed class TorchMlpOptions
     /// <summary>The monitor settings used when <see cref="Monitor"/> is null, for <paramref name="stepsPerEpoch"/> steps per epoch.</summary>
     public static MonitorOptions DefaultMonitor(int stepsPerEpoch) => new() { Every = Math.Clamp(stepsPerEpoch / 6, 1, 10) };
 
+    /// <summary>
+    /// The <see cref="MLContext"/> whose <see cref="MLContext.Log"/> event receives the training's progress, as ML.NET's
+    /// own trainers report: one Info message per epoch (<see cref="TorchMlpEpoch"/>'s line), and at the end the
+    /// diagnosis, each Warning or Critical finding as a Warning message; source <c>"TorchMlp; Training"</c>. ML.NET keeps
+    /// a catalog's environment internal, so the trainer cannot find the context by itself: pass the one you subscribed
+    /// to (<c>Context = mlContext</c>). Null (default): no log messages.
+    /// </summary>
+    public MLContext? Context { get; set; }
+
     /// <summary>Receives one <see cref="TorchMlpEpoch"/> at the end of every epoch, with the loss, gradient
-    /// statistics and the diagnosis so far (ML.NET keeps a catalog's <c>MLContext.Log</c> internal, so progress goes here).</summary>
+    /// statistics and the diagnosis so far.</summary>
     public IProgress<TorchMlpEpoch>? Progress { get; set; }
 
     internal TorchMlpOptions Validated()
@@ -128,7 +138,7 @@ public sealed class TorchMlpOptions
             LabelColumnName = LabelColumnName, FeatureColumnName = FeatureColumnName, HiddenLayers = (int[])HiddenLayers.Clone(),
             Activation = Activation, Init = Init, BatchNorm = BatchNorm, Clipping = Clipping, Epochs = Epochs,
             BatchSize = BatchSize, LearningRate = LearningRate, WeightDecay = WeightDecay, Seed = Seed, Monitor = Monitor, Device = Device,
-            ValidationFraction = ValidationFraction, EarlyStoppingPatience = EarlyStoppingPatience,
+            ValidationFraction = ValidationFraction, EarlyStoppingPatience = EarlyStoppingPatience, Context = Context,
             Progress = Progress,
         };
     }

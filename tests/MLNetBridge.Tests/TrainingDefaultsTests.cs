@@ -1,5 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
 using Xunit;
 
 namespace GradientHooks.MLNet.Tests;
@@ -56,5 +57,30 @@ public sealed class TrainingDefaultsTests
         }).Fit(data);
         float[] Scores(ITransformer t) => t.Transform(data).GetColumn<float>("Score").ToArray();
         Assert.Equal(Scores(again), Scores(model));
+    }
+
+    [Fact]
+    public void Progress_and_findings_reach_MLContext_Log_when_the_context_is_given()
+    {
+        var ml = new MLContext(1);
+        var messages = new List<LoggingEventArgs>();
+        ml.Log += (_, e) => { if (e.Source.StartsWith("TorchMlp", StringComparison.Ordinal)) lock (messages) messages.Add(e); };
+        ml.Regression.Trainers.TorchMlp(new TorchMlpOptions
+        {
+            HiddenLayers = Enumerable.Repeat(32, 12).ToArray(), Activation = GradientHooks.Initialization.Activation.Sigmoid,
+            Init = GradientHooks.Initialization.InitScheme.LeCunNormal, Epochs = 4, Seed = 1, LearningRate = 1e-3, Context = ml,
+        }).Fit(Synthetic.Regression(ml, 800));
+
+        var info = messages.Where(m => m.Kind == ChannelMessageKind.Info).Select(m => m.RawMessage).ToList();
+        Assert.Equal(new[] { "epoch 1", "epoch 2", "epoch 3", "epoch 4" }, info.Take(4).Select(m => m.Split(':')[0]));
+        Assert.StartsWith("trained 4 of 4 epochs; gradient diagnosis:", info[4]);
+        Assert.Contains(messages, m => m.Kind == ChannelMessageKind.Warning && m.RawMessage.Contains("VanishingGradients") && m.RawMessage.Contains("TorchMlpOptions.Activation"));
+        Assert.All(messages, m => Assert.Equal("TorchMlp; Training", m.Source));
+
+        var quiet = new MLContext(1);
+        int count = 0;
+        quiet.Log += (_, e) => { if (e.Source.StartsWith("TorchMlp", StringComparison.Ordinal)) count++; };
+        quiet.Regression.Trainers.TorchMlp(new TorchMlpOptions { Epochs = 1, Seed = 1 }).Fit(Synthetic.Regression(quiet, 100));
+        Assert.Equal(0, count);
     }
 }

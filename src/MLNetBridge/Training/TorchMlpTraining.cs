@@ -41,6 +41,7 @@ internal static class TorchMlpTraining
         var policy = options.Clipping is null ? Clip.SkipNonFinite() : Clip.Chain(Clip.SkipNonFinite(), options.Clipping);
         using var optimizer = monitor.Guard(optim.Adam(model.parameters(), learningRate, weight_decay: options.WeightDecay), policy);
 
+        using var log = TrainingLog.Open(options.Context);
         var history = new List<TorchMlpEpoch>(options.Epochs);
         var stopping = new EarlyStopping(options.EarlyStoppingPatience);
         ScoringNetwork? best = null;
@@ -72,12 +73,14 @@ internal static class TorchMlpTraining
             var record = tally.ToEpoch(epoch, clock.Elapsed, diagnosis) with { ValidationLoss = validation };
             history.Add(record);
             options.Progress?.Report(record);
+            log?.Epoch(record);
             if (validation is double v && stopping.Improved(v)) best = NetworkExport.ToScoring(model, labelMean, labelScale);
             if (validation is not null && stopping.ShouldStop) break;
         }
         split.Dispose();
 
         model.eval();
+        log?.Final(history[^1].Diagnosis, history.Count, options.Epochs);
         var network = best ?? NetworkExport.ToScoring(model, labelMean, labelScale);
         return new TrainingResult(network, history, history[^1].Diagnosis, monitor.History.ToArray()); // the last epoch's diagnosis is the final one
     }
