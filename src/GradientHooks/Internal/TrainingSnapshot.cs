@@ -48,17 +48,19 @@ internal sealed class TrainingSnapshot : IDisposable
         for (int k = 0; k < live.Count; k++)
         {
             var (state, field, value) = live[k];
+            // The same state field at the same position keeps its copy, refreshed in place; any other copy is freed.
+            var previous = k < old.Count && ReferenceEquals(old[k].State, state) && old[k].Field == field ? old[k].Value as Tensor : null;
+            if (k < old.Count && old[k].Value is Tensor stale && !ReferenceEquals(stale, previous)) stale.Dispose();
             object? copy = value;
             if (value is Tensor t)
             {
-                var previous = k < old.Count && ReferenceEquals(old[k].State, state) && old[k].Field == field ? old[k].Value as Tensor : null;
                 if (previous is not null && previous.shape.SequenceEqual(t.shape) && previous.dtype == t.dtype) { previous.copy_(t); copy = previous; }
-                else copy = t.detach().clone().DetachFromDisposeScope();
+                else { previous?.Dispose(); copy = t.detach().clone().DetachFromDisposeScope(); }
             }
+            else previous?.Dispose();
             _state.Add((state, field, copy));
         }
-        foreach (var (_, _, value) in old)
-            if (value is Tensor t && !_state.Any(s => ReferenceEquals(s.Value, t))) t.Dispose();
+        for (int k = live.Count; k < old.Count; k++) (old[k].Value as Tensor)?.Dispose();
         Step = step;
         return true;
     }

@@ -31,7 +31,7 @@ internal static class TorchMlpTraining
         using var allY = MakeLabels(data, task, labelMean, labelScale, device);
         using var model = NetworkBuilder.Build(data.FeatureCount, options.HiddenLayers, outputs, options.Activation, options.BatchNorm, options.Init);
         if (device.type != DeviceType.CPU) model.to(device);
-        var split = HoldOut.Split(allX, allY, options.ValidationFraction, options.BatchNorm);
+        using var split = HoldOut.Split(allX, allY, options.ValidationFraction, options.BatchNorm);
         using var x = split.TrainX;
         using var y = split.TrainY;
         var rows = (int)x.shape[0];
@@ -77,7 +77,6 @@ internal static class TorchMlpTraining
             if (validation is double v && stopping.Improved(v)) best = NetworkExport.ToScoring(model, labelMean, labelScale);
             if (validation is not null && stopping.ShouldStop) break;
         }
-        split.Dispose();
 
         model.eval();
         log?.Final(history[^1].Diagnosis, history.Count, options.Epochs);
