@@ -354,7 +354,11 @@ public sealed class GradientMonitor : IDisposable
 
     internal void Unguard(GuardedOptimizer guard)
     {
-        if (ReferenceEquals(_guard, guard)) { _guard = null; _pending = null; _updates?.Cancel(); }
+        if (!ReferenceEquals(_guard, guard)) return;
+        _profile = _profile with { Rollbacks = guard.Rollbacks.ToList() };   // the diagnosis keeps them after the guard is gone
+        _guard = null;
+        _pending = null;
+        _updates?.Cancel();
     }
 
     /// <summary>Removes every hook this monitor added and frees its tensors; the model is as before <see cref="Attach"/>. Safe to call twice.</summary>

@@ -103,10 +103,11 @@ public sealed class GuardedOptimizer : optim.Optimizer
             record.Clipping = Skip(record.Clipping, record.TotalNorm, "non-finite gradients in " + string.Join(", ", record.NonFiniteParameters) + "; update skipped (rollback guard)");
         _skipStreak = record.Skipped ? _skipStreak + 1 : 0;
         string? reason = null;
-        if (record.HasNonFinite && _snapshot!.LiveStateNonFinite())
-            reason = record.Origin is { NonFiniteWeights.Count: > 0 } o
-                ? $"weights {string.Join(", ", o.NonFiniteWeights)} hold NaN/Inf"
-                : "the optimizer state holds NaN/Inf";
+        // The monitor already checked the weights on this non-finite step (StepRecord.Origin); only the state is left.
+        if (record.Origin is { NonFiniteWeights.Count: > 0 } o)
+            reason = $"weights {string.Join(", ", o.NonFiniteWeights)} hold NaN/Inf";
+        else if (record.HasNonFinite && _snapshot!.OptimizerStateNonFinite())
+            reason = "the optimizer state holds NaN/Inf";
         else if (options.AfterSkippedSteps > 0 && _skipStreak >= options.AfterSkippedSteps)
             reason = $"{_skipStreak} consecutive updates skipped";
         if (reason is null || _rollbacks.Count >= options.MaxRollbacks) return;

@@ -65,12 +65,12 @@ internal sealed class TrainingSnapshot : IDisposable
         return true;
     }
 
-    /// <summary>True when any weight or optimizer state tensor holds NaN/Inf (one transfer).</summary>
-    public bool LiveStateNonFinite()
+    /// <summary>True when any optimizer state tensor holds NaN/Inf (one transfer; the weights are the monitor's to check).</summary>
+    public bool OptimizerStateNonFinite()
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        return !AllFinite(_parameters.Select(p => (Tensor)p).Concat(StateFields().Select(f => f.Value).OfType<Tensor>()).ToList());
+        return !AllFinite(StateFields().Select(f => f.Value).OfType<Tensor>().ToList());
     }
 
     /// <summary>Copies the snapshot back into the live weights and optimizer state.</summary>

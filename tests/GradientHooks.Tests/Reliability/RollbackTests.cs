@@ -66,6 +66,8 @@ public sealed class RollbackTests
         var finding = Assert.Single(monitor.Diagnose().Findings, f => f.Kind == FindingKind.TrainingRolledBack);
         Assert.Equal(Severity.Warning, finding.Severity);
         Assert.Contains("step 15: rolled back to step 10 (3 consecutive updates skipped), learning rate ×0.5", finding.Evidence);
+        optimizer.Dispose();   // the monitor keeps the guard's rollbacks for its diagnosis
+        Assert.Contains(monitor.Diagnose().Findings, f => f.Kind == FindingKind.TrainingRolledBack);
     }
 
     [Fact]
