@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- capture-scaling 15   capture cost against the number of parameter tensors
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- --filter '*GradientStatistics*'   the statistics pass alone (fused vs libtorch)
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- taxi-fit 5          TorchMlp vs FastTree and SDCA on taxi-fare (fit time, R²)
+//   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- sparse-fit         TorchMlp's peak memory on wide sparse features, delivered sparse and dense
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- soak 20000       RSS / tensor-count soak
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- mlnet-epoch 15   TorchMlp epoch vs hand-written loop (add --variants for monitor settings)
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- --filter '*DataRead*'   IDataView → buffers
@@ -22,6 +23,11 @@ if (args.Length >= 1 && args[0] == "profile") { Profile.Run(); return 0; }
 if (args.Length >= 1 && args[0] == "taxi-fit")
 {
     GradientHooks.Benchmarks.MLNet.TaxiFareFit.Run(args.Length > 1 ? int.Parse(args[1]) : 5);
+    return 0;
+}
+if (args.Length >= 1 && args[0] == "sparse-fit")
+{
+    GradientHooks.Benchmarks.MLNet.SparseFit.Run();
     return 0;
 }
 if (args.Length >= 1 && args[0] == "capture-scaling")

@@ -30,16 +30,25 @@ internal static class BenchmarkData
     /// <summary>optdigits-train.csv normalised, with the digit as a key label, or null if the file is absent.</summary>
     public static IDataView? OptDigits(MLContext ml)
     {
-        string? path = null;
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null && path == null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "GradientHooks.sln")))
-                path = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data", "optdigits-train.csv"));
-        if (path == null || !File.Exists(path)) return null;
+        var path = SharedDataPath("optdigits-train.csv");
+        if (path == null) return null;
         var data = ml.Data.LoadFromTextFile(path, new[]
         {
             new TextLoader.Column("Pixels", DataKind.Single, 0, 63), new TextLoader.Column("Digit", DataKind.Single, 64),
         }, separatorChar: ',');
         var pipeline = ml.Transforms.Conversion.MapValueToKey("Label", "Digit").Append(ml.Transforms.NormalizeMinMax("Features", "Pixels"));
         return ml.Data.Cache(pipeline.Fit(data).Transform(data));
+    }
+
+    /// <summary>The path of <paramref name="file"/> in ../shared/data beside the checkout (found from the solution file up), or null.</summary>
+    public static string? SharedDataPath(string file)
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "GradientHooks.sln")))
+            {
+                var path = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data", file));
+                return File.Exists(path) ? path : null;
+            }
+        return null;
     }
 }

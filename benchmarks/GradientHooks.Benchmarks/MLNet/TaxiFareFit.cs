@@ -17,7 +17,7 @@ public static class TaxiFareFit
     {
         TorchSharp.torch.set_num_threads(2);
         var ml = new MLContext(seed: 1);
-        var path = SharedDataPath("taxi-fare-train.csv") ?? throw new FileNotFoundException("taxi-fare-train.csv not found in ../shared/data next to the checkout.");
+        var path = BenchmarkData.SharedDataPath("taxi-fare-train.csv") ?? throw new FileNotFoundException("taxi-fare-train.csv not found in ../shared/data next to the checkout.");
         var data = ml.Data.LoadFromTextFile(path, new[]
         {
             new TextLoader.Column("VendorId", DataKind.String, 0), new TextLoader.Column("RateCode", DataKind.String, 1),
@@ -68,16 +68,5 @@ public static class TaxiFareFit
         }
         Console.WriteLine();
         Console.WriteLine(FormattableString.Invariant($"taxi-fare-train.csv, 80/20 split (seed 1), {rounds} interleaved rounds after one warm-up round; fit time of the trainer alone on the cached, featurised training view; threads: 2."));
-    }
-
-    private static string? SharedDataPath(string file)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "GradientHooks.sln")))
-            {
-                var path = Path.GetFullPath(Path.Combine(dir.FullName, "..", "shared", "data", file));
-                return File.Exists(path) ? path : null;
-            }
-        return null;
     }
 }

@@ -8,8 +8,9 @@ using static TorchSharp.torch;
 namespace GradientHooks.MLNet.Training;
 
 /// <summary>
-/// The training loop behind every TorchMlp: the whole data set as two tensors on the training device, a fresh
-/// <c>randperm</c> each epoch, mini-batches by <c>index_select</c>, Adam through a <see cref="GuardedOptimizer"/>
+/// The training loop behind every TorchMlp: the whole data set on the training device (the features as one tensor, or,
+/// sparse and wide, as CSR densified one batch at a time: <see cref="FeatureRows"/>), a fresh <c>randperm</c> each
+/// epoch, mini-batches by <c>index_select</c>, Adam through a <see cref="GuardedOptimizer"/>
 /// (its learning rate annealed after every mini-batch by <see cref="TorchMlpOptions.LearningRateSchedule"/>)
 /// whose policy is <c>Clip.Chain(Clip.SkipNonFinite(), options.Clipping)</c>, the loss captured with the
 /// gradients in one transfer, every step inside its own dispose scope. Regression trains on the standardised label
@@ -28,14 +29,14 @@ internal static class TorchMlpTraining
         var outputs = task == TorchMlpTask.MulticlassClassification ? classCount : 1;
 
         var device = options.Device ?? torch.CPU;
-        using var allX = torch.tensor(data.Features, new long[] { data.Rows, data.FeatureCount }, device: device);
+        using var allX = FeatureRows.From(data, device);
         using var allY = MakeLabels(data, task, labelMean, labelScale, device);
         using var model = NetworkBuilder.Build(data.FeatureCount, options.HiddenLayers, outputs, options.Activation, options.BatchNorm, options.Init);
         if (device.type != DeviceType.CPU) model.to(device);
         using var split = HoldOut.Split(allX, allY, options.ValidationFraction, options.BatchNorm);
-        using var x = split.TrainX;
-        using var y = split.TrainY;
-        var rows = (int)x.shape[0];
+        var x = split.TrainX;
+        var y = split.TrainY;
+        var rows = (int)x.Count;
         var batchSize = options.BatchSize > 0 ? Math.Min(options.BatchSize, rows) : TorchMlpOptions.AutomaticBatchSize(rows);
         var learningRate = options.LearningRate > 0 ? options.LearningRate : TorchMlpOptions.AutomaticLearningRate(batchSize);
         using var monitor = GradientMonitor.Attach(model, options.Monitor ?? TorchMlpOptions.DefaultMonitor((rows + batchSize - 1) / batchSize));
@@ -54,7 +55,7 @@ internal static class TorchMlpTraining
             model.train();
             using (var epochScope = torch.NewDisposeScope())
             {
-                var order = torch.randperm(rows, device: x.device);
+                var order = torch.randperm(rows, device: device);
                 for (var start = 0; start < rows; start += batchSize)
                 {
                     var count = Math.Min(batchSize, rows - start);
@@ -62,7 +63,7 @@ internal static class TorchMlpTraining
                     using var stepScope = torch.NewDisposeScope();
                     var index = order.narrow(0, start, count);
                     optimizer.zero_grad();
-                    var output = model.call(x.index_select(0, index));
+                    var output = model.call(x.Gather(index));
                     var loss = Loss(task, output, y.index_select(0, index));
                     loss.backward();
                     var step = monitor.Capture(loss);
@@ -71,7 +72,7 @@ internal static class TorchMlpTraining
                     tally.Add(step);
                 }
             }
-            double? validation = split.HasValidation ? ValidationLoss(model, task, split.ValidX!, split.ValidY!) : null;
+            double? validation = split.HasValidation ? ValidationLoss(model, task, split.ValidX!, split.ValidY!, batchSize) : null;
             var diagnosis = TorchMlpRemedies.Restate(monitor.Diagnose(), options, learningRate);
             var record = tally.ToEpoch(epoch, clock.Elapsed, diagnosis) with { ValidationLoss = validation, LearningRate = LearningRateSchedules.Current(optimizer) };
             history.Add(record);
@@ -87,13 +88,24 @@ internal static class TorchMlpTraining
         return new TrainingResult(network, history, history[^1].Diagnosis, monitor.History.ToArray()); // the last epoch's diagnosis is the final one
     }
 
-    /// <summary>The task's loss on the held-out rows, in eval mode (BatchNorm's running statistics), without gradients.</summary>
-    private static double ValidationLoss(nn.Module<Tensor, Tensor> model, TorchMlpTask task, Tensor x, Tensor y)
+    /// <summary>
+    /// The task's loss on the held-out rows, in eval mode (BatchNorm's running statistics), without gradients, in
+    /// chunks of the batch size (so sparse rows are dense one batch at a time): Σ chunk mean · chunk rows / rows.
+    /// </summary>
+    private static double ValidationLoss(nn.Module<Tensor, Tensor> model, TorchMlpTask task, FeatureRows x, Tensor y, int chunk)
     {
         model.eval();
-        using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        return Loss(task, model.call(x), y).to_type(ScalarType.Float64).cpu().item<double>();
+        long rows = x.Count;
+        double total = 0;
+        for (long start = 0; start < rows; start += chunk)
+        {
+            using var scope = torch.NewDisposeScope();
+            long count = Math.Min(chunk, rows - start);
+            var index = torch.arange(start, start + count, dtype: ScalarType.Int64, device: y.device);
+            total += Loss(task, model.call(x.Gather(index)), y.narrow(0, start, count)).to_type(ScalarType.Float64).cpu().item<double>() * count;
+        }
+        return total / rows;
     }
 
     private static Tensor Loss(TorchMlpTask task, Tensor output, Tensor target) => task switch
