@@ -80,7 +80,7 @@ internal sealed class ExplodingRule : IDiagnosticRule
 
         if (evidence.Count == 0)
         {
-            if (spikes.Count > 0) yield return Absorbed(spikes, t);
+            if (spikes.Count > 0) yield return Absorbed(spikes, t, initChecked: c.Profile is { } p && p.Layers.Count >= 2 && !p.HasNormalization);
             yield break;
         }
         if (initScale is not null) evidence.Add(initScale);
@@ -104,17 +104,18 @@ internal sealed class ExplodingRule : IDiagnosticRule
     }
 
     /// <summary>Spikes the loss absorbed: reported as information.</summary>
-    private static Finding Absorbed(List<GradientSpikes.Spike> spikes, DiagnosticThresholds t)
+    private static Finding Absorbed(List<GradientSpikes.Spike> spikes, DiagnosticThresholds t, bool initChecked)
     {
         var worst = spikes.MaxBy(s => s.Z)!;
         if (spikes.All(s => s.AtStart))
             return new Finding(FindingKind.ExplodingGradients, Severity.Info,
-                $"Large gradients in the first steps that fell as the loss fell: training converging, not an explosion.",
+                $"Large gradients in the first steps, gone once training settled: the start of training, not an explosion.",
                 Array.Empty<string>(),
                 new[]
                 {
                     $"largest at step {worst.Step}: norm {worst.Norm:0.00e+0}, {worst.Norm / worst.BaselineNorm:0.#}× where training settled after it ({worst.Z:0.#} robust standard deviations of ln‖g‖; threshold {t.SpikeZ:0.#})",
-                    $"the loss never rose above ×{GradientSpikes.StartRise} its first value during them, no NaN/Inf followed, and the weights did not start too large",
+                    $"the loss never rose above ×{GradientSpikes.StartRise} its first value during them and no NaN/Inf followed" +
+                        (initChecked ? "; the weights did not start too large for their activations" : ""),
                 },
                 Array.Empty<Remedy>());
         return new Finding(FindingKind.ExplodingGradients, Severity.Info,
