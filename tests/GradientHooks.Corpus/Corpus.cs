@@ -9,6 +9,7 @@ public static class Corpus
     public static IReadOnlyList<CorpusRun> All { get; } = new[]
     {
         MLNetRuns.TaxiFare(),
+        MLNetRuns.TaxiFareUnnormalized(),
         MLNetRuns.BikeSharing(),
         DigitRuns.Cnn(),
         MLNetRuns.Iris(),
@@ -20,6 +21,8 @@ public static class Corpus
         TextRuns.UnclippedRnn(),
         DigitRuns.WeightsTimesFour(),
         FaultRuns.NaNInput(),
+        MLNetFaultRuns.TaxiFareLearningRate(),
+        MLNetFaultRuns.OptDigitsDeepSigmoid(),
     };
 
     /// <summary>The run called <paramref name="name"/>.</summary>

@@ -6,7 +6,7 @@ using Microsoft.ML.Data;
 
 namespace GradientHooks.Corpus.Runs;
 
-/// <summary>ML.NET pipelines with the TorchMlp trainer, written as ML.NET's samples write them; all healthy.</summary>
+/// <summary>ML.NET pipelines with the TorchMlp trainer, written as ML.NET's samples write them; all healthy (the broken ones: <see cref="MLNetFaultRuns"/>).</summary>
 public static class MLNetRuns
 {
     /// <summary>The ML.NET samples' taxi-fare regression: one-hot vendor, rate code and payment type, normalised, TorchMlp(seed: 1).</summary>
@@ -14,27 +14,54 @@ public static class MLNetRuns
         "TorchMlp defaults (64-64 ReLU, He, Adam, 1,248 rows a step at lr 4.4e-3 annealed over the last 30 % of steps, 20 epochs), seed 1, 80/20 split", new[] { "taxi-fare-train.csv" }, () =>
         {
             var ml = new MLContext(seed: 1);
-            var data = ml.Data.LoadFromTextFile(SharedData.PathOf("taxi-fare-train.csv"), new[]
-            {
-                new TextLoader.Column("VendorId", DataKind.String, 0),
-                new TextLoader.Column("RateCode", DataKind.String, 1),
-                new TextLoader.Column("PassengerCount", DataKind.Single, 2),
-                new TextLoader.Column("TripTime", DataKind.Single, 3),
-                new TextLoader.Column("TripDistance", DataKind.Single, 4),
-                new TextLoader.Column("PaymentType", DataKind.String, 5),
-                new TextLoader.Column("FareAmount", DataKind.Single, 6),
-            }, separatorChar: ',', hasHeader: true);
-            var split = ml.Data.TrainTestSplit(data, 0.2, seed: 1);
-            var pipeline = ml.Transforms.CopyColumns("Label", "FareAmount")
-                .Append(ml.Transforms.Categorical.OneHotEncoding("VendorIdEncoded", "VendorId"))
-                .Append(ml.Transforms.Categorical.OneHotEncoding("RateCodeEncoded", "RateCode"))
-                .Append(ml.Transforms.Categorical.OneHotEncoding("PaymentTypeEncoded", "PaymentType"))
-                .Append(ml.Transforms.Concatenate("Features", "VendorIdEncoded", "RateCodeEncoded", "PaymentTypeEncoded", "PassengerCount", "TripTime", "TripDistance"))
-                .Append(ml.Transforms.NormalizeMeanVariance("Features"))
+            var (train, testSet, featurize) = TaxiFareData(ml, normalize: true);
+            var pipeline = featurize
                 .Append(ml.Regression.Trainers.TorchMlp(clipping: HealthyGuard.With(null), seed: 1));
-            return Fit(ml, pipeline, ml.Data.Cache(split.TrainSet), split.TestSet,
+            return Fit(ml, pipeline, ml.Data.Cache(train), testSet,
                 (model, test) => FormattableString.Invariant($"R² {ml.Regression.Evaluate(model.Transform(test)).RSquared:0.000}"));
         });
+
+    /// <summary>
+    /// The taxi-fare pipeline without <c>NormalizeMeanVariance</c>, the commonest ML.NET slip: trip times in seconds
+    /// (up to thousands) make every gradient about a thousand times larger than with normalised features, steadily, and
+    /// Adam's per-weight scaling trains through it. Large is not exploding: the run must be diagnosed healthy.
+    /// </summary>
+    public static CorpusRun TaxiFareUnnormalized() => Healthy("taxi-fare-unnormalized", "taxi-fare-train.csv (100,000 trips)", "ML.NET: OneHot + Concatenate (no normalisation) + TorchMlp",
+        "TorchMlp defaults on raw features (trip time in seconds), seed 1, 80/20 split", new[] { "taxi-fare-train.csv" }, () =>
+        {
+            var ml = new MLContext(seed: 1);
+            var (train, testSet, featurize) = TaxiFareData(ml, normalize: false);
+            var pipeline = featurize.Append(ml.Regression.Trainers.TorchMlp(clipping: HealthyGuard.With(null), seed: 1));
+            return Fit(ml, pipeline, ml.Data.Cache(train), testSet,
+                (model, test) => FormattableString.Invariant($"R² {ml.Regression.Evaluate(model.Transform(test)).RSquared:0.000}"));
+        });
+
+    /// <summary>
+    /// taxi-fare-train.csv split 80/20 (seed 1) and the ML.NET samples' featurisation: the fare copied to Label, one-hot
+    /// vendor, rate code and payment type, concatenated with passenger count, trip time and distance into Features, then
+    /// (<paramref name="normalize"/>) <c>NormalizeMeanVariance</c>.
+    /// </summary>
+    internal static (IDataView Train, IDataView Test, IEstimator<ITransformer> Featurize) TaxiFareData(MLContext ml, bool normalize)
+    {
+        var data = ml.Data.LoadFromTextFile(SharedData.PathOf("taxi-fare-train.csv"), new[]
+        {
+            new TextLoader.Column("VendorId", DataKind.String, 0),
+            new TextLoader.Column("RateCode", DataKind.String, 1),
+            new TextLoader.Column("PassengerCount", DataKind.Single, 2),
+            new TextLoader.Column("TripTime", DataKind.Single, 3),
+            new TextLoader.Column("TripDistance", DataKind.Single, 4),
+            new TextLoader.Column("PaymentType", DataKind.String, 5),
+            new TextLoader.Column("FareAmount", DataKind.Single, 6),
+        }, separatorChar: ',', hasHeader: true);
+        var split = ml.Data.TrainTestSplit(data, 0.2, seed: 1);
+        IEstimator<ITransformer> featurize = ml.Transforms.CopyColumns("Label", "FareAmount")
+            .Append(ml.Transforms.Categorical.OneHotEncoding("VendorIdEncoded", "VendorId"))
+            .Append(ml.Transforms.Categorical.OneHotEncoding("RateCodeEncoded", "RateCode"))
+            .Append(ml.Transforms.Categorical.OneHotEncoding("PaymentTypeEncoded", "PaymentType"))
+            .Append(ml.Transforms.Concatenate("Features", "VendorIdEncoded", "RateCodeEncoded", "PaymentTypeEncoded", "PassengerCount", "TripTime", "TripDistance"));
+        if (normalize) featurize = featurize.Append(ml.Transforms.NormalizeMeanVariance("Features"));
+        return (split.TrainSet, split.TestSet, featurize);
+    }
 
     /// <summary>Bike-sharing hourly demand: one-hot calendar and weather, min-max normalised, TorchMlp 128-64, 20 epochs.</summary>
     public static CorpusRun BikeSharing() => Healthy("bike-sharing", "bike-sharing hour_train/test (13,949 + 3,430 hours)", "ML.NET: OneHot + Concatenate + NormalizeMinMax + TorchMlp 128-64",
@@ -106,7 +133,7 @@ public static class MLNetRuns
     private static CorpusRun Healthy(string name, string data, string model, string setup, string[] files, Func<RunOutcome> train) =>
         new(name, data, model, setup, null, Array.Empty<string>(), Array.Empty<FindingKind>(), files, train);
 
-    private static RunOutcome Fit(MLContext ml, IEstimator<ITransformer> pipeline, IDataView train, IDataView test, Func<ITransformer, IDataView, string> metric)
+    internal static RunOutcome Fit(MLContext ml, IEstimator<ITransformer> pipeline, IDataView train, IDataView test, Func<ITransformer, IDataView, string> metric)
     {
         var model = pipeline.Fit(train);
         var trainer = ((IEnumerable<ITransformer>)model).OfType<TorchMlpTransformer>().Single();
