@@ -38,9 +38,9 @@ internal sealed class TrainingData
     /// <summary>
     /// Reads the feature and label columns. A NaN or infinite feature, a NaN or infinite regression label, or a
     /// missing key (0) in a multiclass label throws <see cref="InvalidOperationException"/> naming the column, the
-    /// row and, for features, the slot; no rows throws too.
+    /// row and, for features, the slot; no rows throws too, naming the <paramref name="role"/> of the data.
     /// </summary>
-    public static TrainingData Read(IDataView data, TorchMlpTask task, string featureColumn, string labelColumn, int featureCount, ulong classCount = 0)
+    public static TrainingData Read(IDataView data, TorchMlpTask task, string featureColumn, string labelColumn, int featureCount, ulong classCount = 0, string role = "training")
     {
         var featureCol = data.Schema[featureColumn];
         var labelCol = data.Schema[labelColumn];
@@ -84,7 +84,7 @@ internal sealed class TrainingData
             }
         }
         if (rows == 0)
-            throw new InvalidOperationException($"The training data has no rows: TorchMlp needs at least one row with column '{featureColumn}' and label '{labelColumn}'.");
+            throw new InvalidOperationException($"The {role} data has no rows: TorchMlp needs at least one row with column '{featureColumn}' and label '{labelColumn}'.");
         if (labels.Length != rows) Array.Resize(ref labels, rows);
         if (sparse is not null) return new TrainingData(Array.Empty<float>(), sparse.Build(), labels, rows, featureCount);
         if (features!.Length != rows * featureCount) Array.Resize(ref features, rows * featureCount);

@@ -7,7 +7,8 @@ namespace GradientHooks.MLNet.Training;
 /// The training rows split into the rows trained on and a held-out sample for the validation loss: a random
 /// permutation from libtorch's global generator (seeded by <c>TorchMlpOptions.Seed</c>), the first ⌊fraction · n⌋ rows
 /// held out. With fraction 0 (or fewer than two rows to hold out, or too few left to train), nothing is held out and
-/// the training rows are the inputs themselves, under a second owner. Dispose frees everything the split holds.
+/// the training rows are the inputs themselves, under a second owner. A validation set passed to <c>Fit</c> takes the
+/// hold-out's place (<see cref="WithValidation"/>). Dispose frees everything the split holds.
 /// </summary>
 internal sealed class HoldOut : IDisposable
 {
@@ -38,6 +39,9 @@ internal sealed class HoldOut : IDisposable
             x.Select(train), y.index_select(0, train).MoveToOuterDisposeScope(),
             x.Select(valid), y.index_select(0, valid).MoveToOuterDisposeScope());
     }
+
+    /// <summary>A validation set of its own (<c>Fit(trainData, validationData)</c>): every training row trains; this object owns all four.</summary>
+    public static HoldOut WithValidation(FeatureRows x, Tensor y, FeatureRows validX, Tensor validY) => new(x, y, validX, validY);
 
     public void Dispose()
     {

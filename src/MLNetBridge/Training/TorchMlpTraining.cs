@@ -15,12 +15,14 @@ namespace GradientHooks.MLNet.Training;
 /// whose policy is <c>Clip.Chain(Clip.SkipNonFinite(), options.Clipping)</c>, the loss captured with the
 /// gradients in one transfer, every step inside its own dispose scope. Regression trains on the standardised label
 /// z = (y − mean)/std (std = 1 when the label is constant), which the scoring network undoes. With a hold-out
-/// (<see cref="TorchMlpOptions.ValidationFraction"/>) the validation loss is measured after every epoch, training stops
-/// early by <see cref="EarlyStopping"/>, and the best epoch's network is the one returned.
+/// (<see cref="TorchMlpOptions.ValidationFraction"/>) or a validation set the validation loss is measured after every
+/// epoch, training stops early by <see cref="EarlyStopping"/>, and the best epoch's network is the one returned.
 /// </summary>
 internal static class TorchMlpTraining
 {
-    public static TrainingResult Train(TrainingData data, TorchMlpTask task, int classCount, TorchMlpOptions options)
+    /// <summary>Trains on <paramref name="data"/>; with <paramref name="validationSet"/>, its rows give the validation loss
+    /// and early stopping instead of a hold-out (regression labels standardised with the training rows' mean and std).</summary>
+    public static TrainingResult Train(TrainingData data, TorchMlpTask task, int classCount, TorchMlpOptions options, TrainingData? validationSet = null)
     {
         if (options.BatchNorm && data.Rows < 2)
             throw new InvalidOperationException($"TorchMlp with BatchNorm needs at least 2 training rows; the data has {data.Rows}.");
@@ -33,7 +35,9 @@ internal static class TorchMlpTraining
         using var allY = MakeLabels(data, task, labelMean, labelScale, device);
         using var model = NetworkBuilder.Build(data.FeatureCount, options.HiddenLayers, outputs, options.Activation, options.BatchNorm, options.Init);
         if (device.type != DeviceType.CPU) model.to(device);
-        using var split = HoldOut.Split(allX, allY, options.ValidationFraction, options.BatchNorm);
+        using var split = validationSet is null
+            ? HoldOut.Split(allX, allY, options.ValidationFraction, options.BatchNorm)
+            : HoldOut.WithValidation(allX.Share(), allY.alias(), FeatureRows.From(validationSet, device), MakeLabels(validationSet, task, labelMean, labelScale, device));
         var x = split.TrainX;
         var y = split.TrainY;
         var rows = (int)x.Count;
