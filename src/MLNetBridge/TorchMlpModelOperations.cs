@@ -18,12 +18,26 @@ public static class TorchMlpModelOperations
 {
     private const string EntryPrefix = "GradientHooks/TorchMlp/";
 
-    /// <summary>Saves <paramref name="model"/> (a pipeline or a single transformer) with its TorchMlp networks to <paramref name="filePath"/>.</summary>
+    /// <summary>
+    /// Saves <paramref name="model"/> (a pipeline or a single transformer) with its TorchMlp networks to
+    /// <paramref name="filePath"/>, atomically: the model is serialised in memory, written to a temporary file beside
+    /// the target and moved over it, so a failure at any point leaves no partial file and an existing file untouched.
+    /// </summary>
     public static void SaveTorchMlp(this ModelOperationsCatalog catalog, ITransformer model, DataViewSchema? inputSchema, string filePath)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(filePath);
         var bytes = SaveToBytes(catalog, model, inputSchema);
-        File.WriteAllBytes(filePath, bytes);
+        var target = Path.GetFullPath(filePath);
+        var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            File.WriteAllBytes(temporary, bytes);
+            File.Move(temporary, target, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temporary)) File.Delete(temporary);
+        }
     }
 
     /// <summary>Saves <paramref name="model"/> with its TorchMlp networks to <paramref name="stream"/>.</summary>

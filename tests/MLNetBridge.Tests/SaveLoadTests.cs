@@ -104,6 +104,31 @@ public sealed class SaveLoadTests : IDisposable
     }
 
     [Fact]
+    public void SaveTorchMlp_replaces_a_file_whole_and_leaves_nothing_behind_when_it_fails()
+    {
+        var ml = new MLContext(1);
+        var data = Synthetic.Regression(ml, 60);
+        var first = ml.Regression.Trainers.TorchMlp(epochs: 1, seed: 1).Fit(data);
+        var second = ml.Regression.Trainers.TorchMlp(epochs: 1, seed: 2).Fit(data);
+        var path = Path.Combine(_dir, "model.zip");
+        ml.Model.SaveTorchMlp(first, data.Schema, path);
+        ml.Model.SaveTorchMlp(second, data.Schema, path);
+        float[] Scores(ITransformer t) => t.Transform(data).GetColumn<float>("Score").ToArray();
+        Assert.Equal(Scores(second), Scores(ml.Model.LoadTorchMlp(path, out _)));
+        Assert.NotEqual(Scores(first), Scores(second));
+        Assert.Equal(new[] { "model.zip" }, Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
+
+        // The move fails (the target is a directory): the temporary file is removed and the directory left as it was.
+        var occupied = Directory.CreateDirectory(Path.Combine(_dir, "occupied.zip")).FullName;
+        Assert.ThrowsAny<IOException>(() => ml.Model.SaveTorchMlp(second, data.Schema, occupied));
+        Assert.Empty(Directory.GetFileSystemEntries(occupied));
+        Assert.Equal(new[] { "model.zip", "occupied.zip" }, Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Order());
+        // The directory does not exist: nothing is created.
+        Assert.Throws<DirectoryNotFoundException>(() => ml.Model.SaveTorchMlp(second, data.Schema, Path.Combine(_dir, "absent", "model.zip")));
+        Assert.False(Directory.Exists(Path.Combine(_dir, "absent")));
+    }
+
+    [Fact]
     public void Loading_a_missing_file_or_a_file_without_the_network_says_so()
     {
         var ml = new MLContext(1);
