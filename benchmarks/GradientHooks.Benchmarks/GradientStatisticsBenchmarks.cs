@@ -1,5 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using GradientHooks.Internal;
+using GradientHooks.Capture;
 using TorchSharp;
 
 namespace GradientHooks.Benchmarks;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
-using GradientHooks.Internal;
+using GradientHooks.Capture;
+using GradientHooks.Hooks;
 using TorchSharp;
 
 namespace GradientHooks.Benchmarks;

@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using GradientHooks.Clipping;
-using GradientHooks.Internal;
+using GradientHooks.Capture;
+using GradientHooks.Hooks;
+using GradientHooks.ModelReading;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

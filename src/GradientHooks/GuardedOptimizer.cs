@@ -1,6 +1,7 @@
 using GradientHooks.Clipping;
 using TorchSharp;
-using GradientHooks.Internal;
+using GradientHooks.Capture;
+using GradientHooks.Guard;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

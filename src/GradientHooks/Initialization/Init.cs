@@ -1,4 +1,4 @@
-using GradientHooks.Internal;
+using GradientHooks.ModelReading;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,5 +1,5 @@
 using GradientHooks.Initialization;
-using GradientHooks.Internal;
+using GradientHooks.ModelReading;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

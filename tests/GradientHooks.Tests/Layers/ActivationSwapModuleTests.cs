@@ -113,7 +113,7 @@ public class ActivationSwapModuleTests
     [Fact]
     public void Functional_activations_are_found_in_forward_and_in_the_helpers_it_calls()
     {
-        var calls = GradientHooks.Internal.ForwardScanner.Scan(new Helpers());
+        var calls = GradientHooks.ModelReading.ForwardScanner.Scan(new Helpers());
         Assert.Contains(calls, c => c.Method == "Helpers.forward" && c.Function == "functional.sigmoid" && c.Activation == Activation.Sigmoid);
         Assert.Contains(calls, c => c.Method == "Helpers.Block" && c.Function == "torch.tanh" && c.Activation == Activation.Tanh);
         Assert.DoesNotContain(calls, c => c.Function.Contains("softmax"));

@@ -1,7 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using FsCheck.Xunit;
-using GradientHooks.Internal;
+using GradientHooks.Capture;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.Capture;
 
 /// <summary>
 /// Measures ‖w_after − w_before‖ and ‖w_before‖ per parameter for one update: before it, a copy of each weight

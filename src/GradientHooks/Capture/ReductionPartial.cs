@@ -1,4 +1,4 @@
-namespace GradientHooks.Internal;
+namespace GradientHooks.Capture;
 
 /// <summary>
 /// Partial statistics of a run of gradient elements, accumulated in double: Σg, Σg², min, max and the number of

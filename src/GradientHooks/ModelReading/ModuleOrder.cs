@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Module = TorchSharp.torch.nn.Module;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.ModelReading;
 
 /// <summary>
 /// Leaf modules in execution order where the order is known: a Sequential runs its children in order, so nested

@@ -2,7 +2,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.Hooks;
 
 /// <summary>
 /// Forward hooks on every module, armed only when needed (<see cref="NonFiniteTraceMode"/>): each training forward pass

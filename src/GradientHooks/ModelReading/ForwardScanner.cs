@@ -3,7 +3,7 @@ using System.Reflection.Emit;
 using GradientHooks.Initialization;
 using Module = TorchSharp.torch.nn.Module;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.ModelReading;
 
 /// <summary>
 /// Finds activations a model applies as functions rather than modules: it reads the IL of each custom module's

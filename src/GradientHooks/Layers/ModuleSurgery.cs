@@ -6,7 +6,7 @@ using TorchSharp.Utils;
 using static TorchSharp.torch;
 using Module = TorchSharp.torch.nn.Module;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.Layers;
 
 /// <summary>
 /// Replaces a direct child of a TorchSharp module in place, in both places a module keeps it: the registry that

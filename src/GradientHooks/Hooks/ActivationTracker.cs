@@ -2,7 +2,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.Hooks;
 
 /// <summary>
 /// Forward hooks on activation modules. Each hook, when armed (the next capture is a full one) and the module is

@@ -1,4 +1,4 @@
-namespace GradientHooks.Internal;
+namespace GradientHooks.Capture;
 
 /// <summary>A fixed-capacity ring of step records, oldest first; adding past capacity drops the oldest.</summary>
 internal sealed class StepRing : IReadOnlyList<StepRecord>

@@ -4,7 +4,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Module = TorchSharp.torch.nn.Module;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.ModelReading;
 
 /// <summary>Maps TorchSharp activation modules to <see cref="Activation"/> and back.</summary>
 internal static class ActivationModules

@@ -2,7 +2,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.Capture;
 
 /// <summary>
 /// The per-step hot path. Reads every parameter's gradient once and reduces it to Σg, Σg², min, max and the number

@@ -1,11 +1,13 @@
+using GradientHooks.Capture;
 using GradientHooks.Clipping;
+using GradientHooks.Hooks;
 using GradientHooks.Diagnostics;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Module = TorchSharp.torch.nn.Module;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.ModelReading;
 
 /// <summary>Reads the model's structure once at attach (activation and normalisation modules, Linear/Conv weight scales) for <see cref="ModelProfile"/>.</summary>
 internal static class ModelProfiler

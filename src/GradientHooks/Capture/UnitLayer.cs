@@ -2,7 +2,7 @@ using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Module = TorchSharp.torch.nn.Module;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.Capture;
 
 /// <summary>
 /// A Linear or Conv1d/2d/3d layer whose weight is trainable: its output units, the indices of its weight and

@@ -3,7 +3,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.Guard;
 
 /// <summary>
 /// A copy of the trainable weights and of a managed optimizer's per-parameter state, on the tensors' own devices,

@@ -2,7 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace GradientHooks.Internal;
+namespace GradientHooks.Capture;
 
 /// <summary>
 /// One managed pass over a CPU gradient's memory computing Σg and Σg² (in double), min, max and the number of

@@ -1,4 +1,4 @@
-namespace GradientHooks.Internal;
+namespace GradientHooks.Capture;
 
 /// <summary>Turns what is known about a non-finite step into its <see cref="NonFiniteOrigin"/>, the cause first.</summary>
 internal static class NonFiniteOrigins
