@@ -38,6 +38,9 @@ public sealed class GradientMonitor : IDisposable
     private readonly UpdateTracker? _updates;
     private readonly UnitLayer[] _units;
     private NonFiniteTracer? _tracer;
+    private FirstForwardProbe? _firstForward;   // removed once the layer order and the input's scale are known
+    private LayerOrder? _order;
+    private int[] _flow = Array.Empty<int>();  // parameter indices in data-flow order
     private Diagnostics.ModelProfile _profile = new();
     private long _fullSteps;
     private GuardedOptimizer? _guard;
@@ -55,6 +58,7 @@ public sealed class GradientMonitor : IDisposable
         _units = UnitLayer.Find(model, infos.Select(i => i.Name).ToArray(), infos.Select(i => i.Shape).ToArray());
         _reducer = new GradientReducer(parameters, _units, torch.get_num_threads(), options.FusedReduction);
         _history = new StepRing(options.HistoryLength);
+        _flow = Enumerable.Range(0, parameters.Length).ToArray();
         if (options.TrackUpdates) _updates = new UpdateTracker(parameters, options.UpdateRatioSampleSize);
         if (options.TrackActivations) _activations = new ActivationTracker(options.SaturationDerivativeFraction);
     }
@@ -101,11 +105,14 @@ public sealed class GradientMonitor : IDisposable
             try
             {
                 monitor._profile = ModelProfiler.Profile(model, monitor._units, monitor._parameters, monitor._activations?.HookedPaths ?? new HashSet<string>());
+                monitor._firstForward = new FirstForwardProbe(FirstSteps);
+                monitor._firstForward.Attach(model);
                 if (options.TraceNonFinite != NonFiniteTraceMode.Off) monitor._tracer = new NonFiniteTracer(model, options.TraceNonFinite, options.NonFiniteTraceSteps);
             }
             catch
             {
                 monitor._activations?.Dispose();   // a failed attach leaves the model as it was
+                monitor._firstForward?.Dispose();
                 throw;
             }
             Attached.Add(model, monitor);
@@ -126,7 +133,10 @@ public sealed class GradientMonitor : IDisposable
     public int HookedActivationCount => _activations?.Count ?? 0;
 
     /// <summary>Errors raised inside activation hooks (e.g. an output that is not a tensor of rank ≥ 1); the module's statistics are switched off, the forward pass is never interrupted.</summary>
-    public IReadOnlyList<string> ActivationHookErrors => _activations?.Errors ?? (IReadOnlyList<string>)Array.Empty<string>();
+    public IReadOnlyList<string> ActivationHookErrors => _activations is null ? HookErrors : _activations.Errors.Concat(HookErrors).ToList();
+
+    /// <summary>Errors of the first-forward probe (layer order, input scale); the forward pass is never interrupted.</summary>
+    private List<string> HookErrors { get; } = new();
 
     /// <summary>Captured steps, oldest first, at most <see cref="MonitorOptions.HistoryLength"/>. Holds full steps and any step with NaN/Inf.</summary>
     public IReadOnlyList<StepRecord> History => _history;
@@ -163,6 +173,7 @@ public sealed class GradientMonitor : IDisposable
     private StepRecord CaptureCore(double? loss, Tensor? lossTensor)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_firstForward != null) ObserveFirstForward(_step + 1);
         if (_pending != null) Seal(_pending);   // captured twice without a step: the first record is complete
 
         // Without a guard the update of the previous full step is measured now, at the next capture.
@@ -227,6 +238,7 @@ public sealed class GradientMonitor : IDisposable
         var nonFinite = NonFiniteNames(stats);
         return new StepRecord(step, loss, stats, Parameters)
         {
+            LayerOrder = _order,
             NonFiniteParameters = nonFinite,
             Units = _reducer.Units(finite: nonFinite.Count == 0, Options.DeadUnitSteps),
             MissingGradients = MissingNamesOrEmpty(),
@@ -240,8 +252,37 @@ public sealed class GradientMonitor : IDisposable
         if (lossTensor is not null) loss = lossTensor.detach().to_type(ScalarType.Float64).cpu().item<double>();
         return new StepRecord(step, loss, Array.Empty<GradientStats>(), Parameters)
         {
+            LayerOrder = _order,
             MissingGradients = MissingNamesOrEmpty(), Time = DateTimeOffset.UtcNow, CheckedFinite = checkedFinite,
         };
+    }
+
+    /// <summary>Forward passes over which the first-forward probe measures the input's scale; the layer order comes from the first.</summary>
+    private const int FirstSteps = 3;
+
+    /// <summary>
+    /// Before the first captures: once a forward pass has run (or after <see cref="FirstSteps"/> captures without one
+    /// that hooks saw), orders the layers by data flow; once the input's scale is measured, removes the pre-hooks.
+    /// </summary>
+    private void ObserveFirstForward(long step)
+    {
+        var probe = _firstForward!;
+        if (_order is null && (probe.SawForward || step >= FirstSteps))
+            SetOrder(DataFlowOrder.Compute(_model, Parameters.Select(p => p.Layer).Distinct().ToList(), probe.FirstRun));
+        if (_order is null || !(probe.InputDone || step >= FirstSteps)) return;
+        _profile = _profile with { Input = probe.Input() };
+        HookErrors.AddRange(probe.Errors);
+        probe.Dispose();
+        _firstForward = null;
+    }
+
+    private void SetOrder(LayerOrder order)
+    {
+        _order = order;
+        var units = order.Sort(_units, u => u.Path);
+        units.CopyTo(_units);   // the reducer shares this array: unit statistics come out in data-flow order
+        _flow = Enumerable.Range(0, Parameters.Count).OrderBy(i => order.IndexOf(Parameters[i].Layer)).ThenBy(i => i).ToArray();
+        _profile = _profile with { LayerOrder = order, Layers = order.Sort(_profile.Layers, l => l.Layer) };
     }
 
     /// <summary>Trainable parameters holding NaN/Inf, in one transfer (run on non-finite steps only).</summary>
@@ -258,7 +299,7 @@ public sealed class GradientMonitor : IDisposable
     private IReadOnlyList<string> NonFiniteNames(GradientStats[] stats)
     {
         List<string>? names = null;
-        for (int i = 0; i < stats.Length; i++) if (stats[i].HasNonFinite) (names ??= new()).Add(Parameters[i].Name);
+        foreach (int i in _flow) if (stats[i].HasNonFinite) (names ??= new()).Add(Parameters[i].Name);
         return names is null ? Array.Empty<string>() : names.ToArray();
     }
 
@@ -370,6 +411,7 @@ public sealed class GradientMonitor : IDisposable
         if (_pending != null) Seal(_pending);   // a capture never followed by step(): its listeners still get it
         _disposed = true;
         _activations?.Dispose();
+        _firstForward?.Dispose();
         _tracer?.Dispose();
         _updates?.Dispose();
         lock (AttachLock) Attached.Remove(_model);

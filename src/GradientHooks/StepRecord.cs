@@ -65,10 +65,16 @@ public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientS
     /// <summary>The rollback the guard made on this step (weights and optimizer state restored), or null.</summary>
     public RollbackEvent? Rollback { get; internal set; }
 
+    /// <summary>
+    /// The model's layers in data-flow order (see <see cref="GradientHooks.LayerOrder"/>): <see cref="Layers"/> follow it.
+    /// Null for records made without a monitor that knew it; layers then follow parameter order.
+    /// </summary>
+    public LayerOrder? LayerOrder { get; init; }
+
     /// <summary>True when the guarded optimizer skipped this step's update.</summary>
     public bool Skipped => Clipping?.SkipStep == true;
 
-    /// <summary>Per-layer aggregates, first layer (input side) first; empty when the step was not fully captured.</summary>
+    /// <summary>Per-layer aggregates in data-flow order (<see cref="LayerOrder"/>), input side first; empty when the step was not fully captured.</summary>
     public IReadOnlyList<LayerStats> Layers => _layers ??= BuildLayers();
 
     /// <summary>Statistics of the parameter called <paramref name="name"/>.</summary>
@@ -107,6 +113,7 @@ public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientS
             }
             stats[layer] = acc;
         }
+        if (LayerOrder is { } flow) order = flow.Sort(order, l => l);
         var result = new LayerStats[order.Count];
         for (int d = 0; d < order.Count; d++)
         {

@@ -29,8 +29,17 @@ public sealed record ModelProfile
     /// <summary>Paths of normalisation modules (BatchNorm, LayerNorm, GroupNorm, InstanceNorm).</summary>
     public IReadOnlyList<string> Normalization { get; init; } = Array.Empty<string>();
 
-    /// <summary>Every Linear/Conv layer with a trainable weight, in parameter order, with its weight scale at attach.</summary>
+    /// <summary>Every Linear/Conv layer with a trainable weight, in data-flow order once the first step is captured (parameter order before), with its weight scale at attach.</summary>
     public IReadOnlyList<LayerScale> Layers { get; init; } = Array.Empty<LayerScale>();
+
+    /// <summary>The layers in data-flow order, known from the first captured step on; null before.</summary>
+    public LayerOrder? LayerOrder { get; init; }
+
+    /// <summary>What decided <see cref="LayerOrder"/>: pre-hooks, the IL of <c>forward()</c>, or declaration order (also before the first step).</summary>
+    public LayerOrderSource LayerOrderSource => LayerOrder?.Source ?? LayerOrderSource.Declaration;
+
+    /// <summary>The scale of the model's input over the first batches, when a pre-hook saw a floating-point input; null otherwise.</summary>
+    public InputScale? Input { get; init; }
 
     /// <summary>The guard's clipping policy, as written (<c>Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1))</c>); null when no guard or no policy.</summary>
     public string? Clipping { get; init; }

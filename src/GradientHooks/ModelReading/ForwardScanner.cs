@@ -17,18 +17,6 @@ internal static class ForwardScanner
     /// <summary>A functional activation call site.</summary>
     public sealed record Call(string Method, string Function, Activation Activation, int Count);
 
-    private static readonly Dictionary<short, OpCode> OneByte = new();
-    private static readonly Dictionary<short, OpCode> TwoByte = new();
-
-    static ForwardScanner()
-    {
-        foreach (var f in typeof(OpCodes).GetFields(BindingFlags.Public | BindingFlags.Static))
-        {
-            var op = (OpCode)f.GetValue(null)!;
-            if (op.Size == 1) OneByte[op.Value] = op; else TwoByte[unchecked((short)(op.Value & 0xFF))] = op;
-        }
-    }
-
     /// <summary>Functional activation calls in the forward methods of <paramref name="model"/> and of every custom module inside it.</summary>
     public static IReadOnlyList<Call> Scan(Module model)
     {
@@ -61,37 +49,14 @@ internal static class ForwardScanner
         return calls;
     }
 
-    /// <summary>The methods <paramref name="method"/> calls, read from its IL with the operand sizes of every opcode.</summary>
+    /// <summary>The methods <paramref name="method"/> calls, read from its IL.</summary>
     private static IEnumerable<MethodBase> Callees(MethodBase method)
     {
-        byte[]? il;
-        try { il = method.GetMethodBody()?.GetILAsByteArray(); }
-        catch (Exception e) when (e is InvalidOperationException or NotSupportedException) { yield break; }
+        var il = IlInstructions.Body(method);
         if (il is null) yield break;
-        int at = 0;
-        while (at < il.Length)
-        {
-            OpCode op;
-            if (il[at] == 0xFE && at + 1 < il.Length) { if (!TwoByte.TryGetValue(il[at + 1], out op)) yield break; at += 2; }
-            else { if (!OneByte.TryGetValue(il[at], out op)) yield break; at += 1; }
-            int operand = op.OperandType switch
-            {
-                OperandType.InlineNone => 0,
-                OperandType.ShortInlineBrTarget or OperandType.ShortInlineI or OperandType.ShortInlineVar => 1,
-                OperandType.InlineVar => 2,
-                OperandType.InlineI8 or OperandType.InlineR => 8,
-                OperandType.InlineSwitch => 4 + 4 * (at + 4 <= il.Length ? BitConverter.ToInt32(il, at) : 0),
-                _ => 4,
-            };
-            if ((op == OpCodes.Call || op == OpCodes.Callvirt) && at + 4 <= il.Length)
-            {
-                MethodBase? callee = null;
-                try { callee = method.Module.ResolveMethod(BitConverter.ToInt32(il, at), method.DeclaringType?.GetGenericArguments(), method.IsGenericMethod ? method.GetGenericArguments() : null); }
-                catch (Exception e) when (e is ArgumentException or BadImageFormatException or TypeLoadException or FileNotFoundException) { }
-                if (callee is not null) yield return callee;
-            }
-            at += operand;
-        }
+        foreach (var ins in IlInstructions.Decode(il))
+            if ((ins.OpCode == OpCodes.Call || ins.OpCode == OpCodes.Callvirt) && IlInstructions.Method(method, ins, il) is { } callee)
+                yield return callee;
     }
 
     /// <summary>A TorchSharp activation function, by its declaring type and name; null for anything else.</summary>
