@@ -35,8 +35,7 @@ public static class Diagnoser
                 Array.Empty<string>(), new[] { $"{history.Count} step(s) in the history, {context.Window.Count} with full statistics" }, Array.Empty<Remedy>()));
         else
             foreach (var rule in WindowRules) findings.AddRange(rule.Evaluate(context));
-        findings = Reconcile(findings);
-        findings.Sort((a, b) => b.Severity.CompareTo(a.Severity));
+        findings = CausalOrder.Arrange(Reconcile(findings));
         return new Diagnosis(findings, context.Layers, enough, context.Window.Count,
             context.Window.Count > 0 ? context.Window[0].Step : 0, context.Window.Count > 0 ? context.Window[^1].Step : 0);
     }

@@ -44,6 +44,63 @@ internal sealed class DiagnosisContext
     /// <summary>Layers through which some gradient flows, first to last.</summary>
     public IReadOnlyList<LayerSummary> FlowingLayers => Layers.Where(l => !l.PassesNoGradient && l.FlowingRms > 0).ToList();
 
+    /// <summary>Every full step with finite gradients in the history, oldest first (the window is its tail).</summary>
+    public IReadOnlyList<StepRecord> FullSteps => _fullSteps ??= History.Where(r => r.IsFull && !r.HasNonFinite).ToList();
+    private List<StepRecord>? _fullSteps;
+
+    /// <summary>
+    /// When a condition began: the first full step at which <paramref name="holds"/> is true and stays true on at least
+    /// three of the five full steps from there (so one odd batch does not date it); null when it never does.
+    /// <paramref name="holds"/> returns null for a step it cannot judge (skipped in the count).
+    /// </summary>
+    public long? Onset(Func<StepRecord, bool?> holds)
+    {
+        var steps = FullSteps;
+        var verdicts = steps.Select(holds).ToList();
+        for (int i = 0; i < steps.Count; i++)
+        {
+            if (verdicts[i] != true) continue;
+            int yes = 0, judged = 0;
+            for (int j = i; j < steps.Count && judged < 5; j++)
+                if (verdicts[j] is bool v) { judged++; if (v) yes++; }
+            if (yes >= Math.Min(3, judged)) return steps[i].Step;
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// True when the loss has not fallen since training began: the window's median loss is within
+    /// <see cref="DiagnosticThresholds.PlateauRelativeChange"/> × 2 of the median of the first five losses (for a
+    /// classifier, still at the chance level it started at, ln C for C classes). <paramref name="evidence"/> says so.
+    /// </summary>
+    public bool LearnedNothing(out string evidence)
+    {
+        evidence = "";
+        if (AllLosses.Count < 10 || WindowLosses.Count < 5) return false;
+        double start = Median(AllLosses.Take(5).Select(l => l.Loss)), now = Median(WindowLosses);
+        if (!(start > 0) || (start - now) / start > 2 * Thresholds.PlateauRelativeChange) return false;
+        double classes = Math.Round(Math.Exp(now));
+        evidence = $"the loss has not fallen since the start: median {now:0.####} over the window against {start:0.####} over the first 5 steps" +
+            (classes is >= 2 and <= 20 && Math.Abs(now - Math.Log(classes)) < 0.003 ? $" (ln {classes:0} = {Math.Log(classes):0.####}: a cross-entropy at the level of guessing among {classes:0} classes)" : "");
+        return true;
+    }
+
+    /// <summary>
+    /// True when the whole gradient has collapsed: the window's median total norm is below 1 % of the median over the
+    /// first five full steps while the loss has not fallen by half (a converged model's gradient falls with its loss).
+    /// </summary>
+    public bool GradientCollapse(out string evidence)
+    {
+        evidence = "";
+        var full = FullSteps;
+        if (full.Count < 10 || Window.Count < 5) return false;
+        double start = Median(full.Take(5).Select(r => r.TotalNorm)), now = Median(Window.Select(r => r.TotalNorm));
+        double? progress = FirstLoss is double f && f > 0 && WindowLosses.Count > 0 ? (f - Median(WindowLosses)) / f : null;
+        if (!(start > 0) || now >= 0.01 * start || progress is not double p || p >= Thresholds.PlateauProgress) return false;
+        evidence = $"the total gradient norm fell ×{start / now:0.0e+0}, from {start:0.00e+0} over the first 5 steps to {now:0.00e+0} over the window, while the loss fell only {p:P0}";
+        return true;
+    }
+
     /// <summary>Median of each activation module's statistic over the window, in module order.</summary>
     public IEnumerable<(ActivationStats Example, double Median)> ActivationMedians(Func<ActivationStats, double?> select)
     {

@@ -23,4 +23,16 @@ public enum FindingKind
     ActivationsNotObserved,
     /// <summary>The guard restored an earlier snapshot of the weights and optimizer state (non-finite weights or state, or too many skipped steps).</summary>
     TrainingRolledBack,
+    /// <summary>
+    /// The loop never zeroes the gradients between updates: each <c>backward()</c> adds to the last, and every step applies
+    /// the sum of all the gradients so far. Seen by the guard (no <c>zero_grad()</c> between two <c>step()</c> calls) and
+    /// confirmed by the gradients themselves (they grow as a running sum).
+    /// </summary>
+    GradientsNotZeroed,
+    /// <summary>Inputs (or targets) on a raw scale: features far from mean 0 and standard deviation 1, or a first loss far above what standardised targets give.</summary>
+    UnscaledInputs,
+    /// <summary>Updates too large for the weights: ‖Δw‖/‖w‖ per step far above the usual 1e−3, with the damage that follows.</summary>
+    LearningRateTooHigh,
+    /// <summary>Updates too small to move the loss: ‖Δw‖/‖w‖ far below the usual 1e−3 while gradients flow and the loss stays flat.</summary>
+    LearningRateTooLow,
 }

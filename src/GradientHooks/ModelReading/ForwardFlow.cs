@@ -92,6 +92,7 @@ internal static class ForwardFlow
                 continue;
             }
             if (op == OpCodes.Dup) { var v = Pop(); Push(v); Push(v); continue; }
+            if (op == OpCodes.Isinst || op == OpCodes.Castclass) continue;   // `rnn is LSTM lstm`: the same object, another static type
             if (op == OpCodes.Call || op == OpCodes.Callvirt || op == OpCodes.Newobj)
             {
                 var callee = IlInstructions.Method(method, ins, il);

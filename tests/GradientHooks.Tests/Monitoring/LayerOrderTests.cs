@@ -63,6 +63,15 @@ public class LayerOrderTests
     }
 
     [Fact]
+    public void A_field_cast_to_its_runtime_type_before_the_call_is_still_that_field()
+    {
+        torch.manual_seed(1);
+        var (order, _) = Observe(new CastBeforeCall(), input: torch.randint(0, 10, new long[] { 2, 5 }));
+        Assert.Equal(new[] { "embed", "rnn", "decoder" }, order.Layers);
+        Assert.Equal(LayerOrderSource.ForwardIL, order.Source);
+    }
+
+    [Fact]
     public void A_shared_layer_keeps_its_first_position_and_a_layer_never_called_comes_last()
     {
         torch.manual_seed(1);
@@ -169,6 +178,21 @@ public class LayerOrderTests
             return x;
         }
         public override Tensor forward(Tensor x) => @out.forward(Body(stem.forward(x)));
+    }
+
+    /// <summary>The corpus's character model shape: decoder declared before the recurrent layer, which is typed as Module and cast in forward().</summary>
+    private sealed class CastBeforeCall : Module<Tensor, Tensor>
+    {
+        private readonly Embedding embed = Embedding(10, 4);
+        private readonly Linear decoder = Linear(6, 10);
+        private readonly Module rnn = GRU(4, 6, batchFirst: true);
+        public CastBeforeCall() : base(nameof(CastBeforeCall)) => RegisterComponents();
+        public override Tensor forward(Tensor x)
+        {
+            var e = embed.forward(x);
+            var (o, _) = rnn is GRU gru ? gru.forward(e) : throw new InvalidOperationException();
+            return decoder.forward(o);
+        }
     }
 
     private sealed class SharedAndUnused : Module<Tensor, Tensor>

@@ -60,8 +60,12 @@ internal sealed class DyingReluRule : IDiagnosticRule
         var summary = fullyDead.Count > 0
             ? $"Dying ReLU: {string.Join(", ", fullyDead.Select(u => u.Layer))} pass{(fullyDead.Count == 1 ? "es" : "")} no gradient at all; every unit is dead."
             : $"Dying ReLU: {names} {(layers.Count == 1 ? "has" : "have")} most units permanently off; they pass no gradient.";
+        var dyingNames = dying.Select(u => u.Layer).ToHashSet();
+        var hookedNames = hooked.Select(h => h.Example.Module).ToHashSet();
+        long? since = c.Onset(r => r.Units.Any(u => dyingNames.Contains(u.Layer) && u.DeadFraction > t.DeadUnitFraction)
+            || r.Activations.Any(a => hookedNames.Contains(a.Module) && a.DeadUnitFraction > t.DeadUnitFraction));
         yield return new Finding(FindingKind.DyingRelu, critical ? Severity.Critical : Severity.Warning, summary, layers, evidence,
-            new RemedyAdvisor(p).For(RemedyKind.SwapToLeakyRelu, RemedyKind.LowerLearningRate, RemedyKind.HeInit, RemedyKind.BatchNorm));
+            new RemedyAdvisor(p).For(RemedyKind.SwapToLeakyRelu, RemedyKind.LowerLearningRate, RemedyKind.HeInit, RemedyKind.BatchNorm)) { Since = since ?? c.Window[0].Step };
     }
 
     /// <summary>Unit statistics of every Linear/Conv layer but the output layer (the last in parameter order).</summary>

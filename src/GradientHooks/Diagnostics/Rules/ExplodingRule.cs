@@ -16,6 +16,8 @@ internal sealed class ExplodingRule : IDiagnosticRule
         var evidence = new List<string>();
         var layers = new List<string>();
         var severity = Severity.Warning;
+        long? since = null;
+        void Began(long step) => since = since is long s ? Math.Min(s, step) : step;
 
         var points = c.Window.Where(r => double.IsFinite(r.TotalNorm) && r.TotalNorm > 0).Select(r => ((double)r.Step, Math.Log(r.TotalNorm))).ToList();
         if (points.Count >= 5)
@@ -26,6 +28,7 @@ internal sealed class ExplodingRule : IDiagnosticRule
             {
                 evidence.Add($"total gradient norm grows ×{Math.Exp(slope):0.###} per step (doubling every {Math.Log(2) / slope:0.#} steps, R² {r2:0.00}), ×{rise:0.0e+0} over steps {points[0].Item1}–{points[^1].Item1}; threshold: doubling within {t.GrowthDoublingSteps} steps");
                 severity = Severity.Critical;
+                Began((long)points[0].Item1);
             }
         }
 
@@ -36,6 +39,7 @@ internal sealed class ExplodingRule : IDiagnosticRule
         if (harmful.Count > 0)
         {
             var first = harmful[0];
+            Began(first.Step);
             var worst = harmful.MaxBy(s => s.Z)!;
             evidence.Add($"{harmful.Count} gradient spike(s) the loss did not absorb, first at step {first.Step}: norm {first.Norm:0.00e+0} = {first.Norm / first.BaselineNorm:0.#}× {(first.AtStart ? "where training settled after it" : "the median of the 10 steps before")} ({first.BaselineNorm:0.00e+0}), {first.Z:0.#} robust standard deviations on the log scale (threshold {t.SpikeZ:0.#})" +
                 (worst != first ? $"; largest at step {worst.Step} ({worst.Norm:0.00e+0}, z {worst.Z:0.#})" : ""));
@@ -66,6 +70,7 @@ internal sealed class ExplodingRule : IDiagnosticRule
                 if (high != null && high.TotalNorm >= t.GrowthMinRise * low.TotalNorm)
                 {
                     evidence.Add($"total gradient norm rose ×{high.TotalNorm / low.TotalNorm:0.0e+0} from step {low.Step} ({low.TotalNorm:0.00e+0}) to step {high.Step} ({high.TotalNorm:0.00e+0}), then NaN/Inf at step {firstBad.Step}");
+                    Began(low.Step);
                     severity = Severity.Critical;
                 }
             }
@@ -76,6 +81,7 @@ internal sealed class ExplodingRule : IDiagnosticRule
             evidence.Add($"first layer {flowing[0].Layer}: gradient RMS {flowing[0].FlowingRms / flowing[^1].FlowingRms:0.0e+0} × the last layer's (threshold {t.ExplodingRatio:0.#e+0}): gradients grow toward the input");
             layers.AddRange(flowing.Where(l => l.FlowingRms > t.ExplodingRatio * flowing[^1].FlowingRms).Select(l => l.Layer));
             severity = Severity.Critical;
+            Began(c.Onset(r => DepthRatio(r, flowing[0].Layer, flowing[^1].Layer) is double q ? q > t.ExplodingRatio : null) ?? c.Window[0].Step);
         }
 
         if (evidence.Count == 0)
@@ -100,7 +106,19 @@ internal sealed class ExplodingRule : IDiagnosticRule
             startOnly
                 ? $"Exploding gradients at the start of training: the first steps' gradient norms were ×{harmful.Max(s => s.Norm / s.BaselineNorm):0} where training settled, and the loss with them."
                 : "Exploding gradients: gradient norms are growing out of control" + (c.Recurrent ? " (recurrent layers present)." : "."),
-            layers, evidence, remedies);
+            layers, evidence, remedies) { Since = since };
+    }
+
+    /// <summary>The flowing-RMS ratio of layer <paramref name="first"/> to layer <paramref name="last"/> on one step; null when either passes no gradient.</summary>
+    internal static double? DepthRatio(StepRecord r, string first, string last)
+    {
+        double a = double.NaN, b = double.NaN;
+        foreach (var l in r.Layers)
+        {
+            if (l.Layer == first) a = l.Gradient.NonZeroRms;
+            if (l.Layer == last) b = l.Gradient.NonZeroRms;
+        }
+        return a > 0 && b > 0 ? a / b : null;
     }
 
     /// <summary>Spikes the loss absorbed: reported as information.</summary>
@@ -117,7 +135,7 @@ internal sealed class ExplodingRule : IDiagnosticRule
                     $"the loss never rose above ×{GradientSpikes.StartRise} its first value during them and no NaN/Inf followed" +
                         (initChecked ? "; the weights did not start too large for their activations" : ""),
                 },
-                Array.Empty<Remedy>());
+                Array.Empty<Remedy>()) { Since = spikes[0].Step };
         return new Finding(FindingKind.ExplodingGradients, Severity.Info,
             $"{spikes.Count} gradient spike(s) that the loss absorbed: hard mini-batches, not an explosion.",
             Array.Empty<string>(),
@@ -126,7 +144,7 @@ internal sealed class ExplodingRule : IDiagnosticRule
                 $"largest at step {worst.Step}: norm {worst.Norm:0.00e+0}, {worst.Norm / worst.BaselineNorm:0.#}× its baseline median ({worst.Z:0.#} robust standard deviations of ln‖g‖; threshold {t.SpikeZ:0.#})",
                 "after every spike the loss stayed within ×" + t.LossResponseFactor.ToString("0.#", System.Globalization.CultureInfo.InvariantCulture) + " of its level before, and no NaN/Inf followed",
             },
-            Array.Empty<Remedy>());
+            Array.Empty<Remedy>()) { Since = spikes[0].Step };
     }
 
     /// <summary>Evidence that the weights started too large for their activations: √(fan_in·E[w²]) well above He's √2 (rectifiers) or 1 (others).</summary>

@@ -35,7 +35,7 @@ internal sealed class LossRule : IDiagnosticRule
             if (aboveStart) evidence.Add($"the loss is now {late:0.####}, ×{late / first.Loss:0.0} its first value {first.Loss:0.####} at step {first.Step} (threshold ×{t.RisingLossFactor})");
             yield return new Finding(FindingKind.LossOscillation, Severity.Warning,
                 diverged || rising || aboveStart ? "The loss is rising: training has diverged from its best point." : "The loss oscillates strongly from step to step.",
-                Array.Empty<string>(), evidence, new RemedyAdvisor(c.Profile).For(RemedyKind.LowerLearningRate, RemedyKind.GlobalNormClipping));
+                Array.Empty<string>(), evidence, new RemedyAdvisor(c.Profile).For(RemedyKind.LowerLearningRate, RemedyKind.GlobalNormClipping)) { Since = c.Window[0].Step };
             yield break;
         }
         double change = Math.Abs(late - early) / Math.Max(Math.Abs(early), 1e-12);
@@ -49,7 +49,7 @@ internal sealed class LossRule : IDiagnosticRule
                     $"median loss {early:0.####} → {late:0.####} over the last {losses.Count} steps ({change:P2} change; threshold {t.PlateauRelativeChange:P0})",
                     $"{progress:P0} below the first captured loss {c.FirstLoss:0.####} (a fall of {t.PlateauProgress:P0} would count as converged)",
                 },
-                new RemedyAdvisor(c.Profile).For(PlateauRemedies(c.Profile)));
+                new RemedyAdvisor(c.Profile).For(PlateauRemedies(c.Profile))) { Since = c.Window[0].Step };
     }
 
     /// <summary>A flat loss: a saturating net needs a non-saturating activation first; a rectifier net, initialisation, normalisation and the learning rate.</summary>

@@ -31,6 +31,6 @@ internal sealed class NonFiniteRule : IDiagnosticRule
         var allSkipped = bad.All(r => r.Skipped);
         yield return new Finding(FindingKind.NonFiniteGradients, allSkipped ? Severity.Warning : Severity.Critical,
             $"NaN/Inf gradients, first in {name} at step {first.Step}" + (allSkipped ? "; every such step was skipped, the weights are intact." : "."),
-            first.NonFiniteParameters, evidence, remedies);
+            first.NonFiniteParameters, evidence, remedies) { Since = first.Step };
     }
 }

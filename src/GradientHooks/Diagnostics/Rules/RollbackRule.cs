@@ -15,6 +15,6 @@ internal sealed class RollbackRule : IDiagnosticRule
         var remedies = new RemedyAdvisor(c.Profile).For(RemedyKind.LowerLearningRate, RemedyKind.CheckInputs);
         yield return new Finding(FindingKind.TrainingRolledBack, Severity.Warning,
             $"The guard rolled training back {rollbacks.Count} time(s), first at step {first.Step} to step {first.RestoredStep}: {first.Reason}.",
-            Array.Empty<string>(), evidence, remedies);
+            Array.Empty<string>(), evidence, remedies) { Since = first.Step };
     }
 }

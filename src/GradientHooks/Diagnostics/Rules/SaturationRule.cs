@@ -42,12 +42,16 @@ internal sealed class SaturationRule : IDiagnosticRule
             }
         }
         if (evidence.Count == 0) yield break;
+        var named = layers.ToHashSet();
+        long? since = c.Onset(r => r.Activations.Any(a => named.Contains(a.Module) && a.SaturatedFraction > t.SaturatedFraction)
+            || r.Units.Any(u => named.Contains(u.Layer) && u.DeadFraction > t.DeadUnitFraction)
+            || r.Layers.Any(l => named.Contains(l.Layer) && l.Gradient.Count > 0 && l.Gradient.SumOfSquares == 0));
         evidence.Add("σ'(x) = σ(x)(1 − σ(x)) ≤ 0.25 and σ'(5) ≈ 0.0066: a saturated unit passes almost no gradient");
         yield return new Finding(FindingKind.SaturatedActivations, critical ? Severity.Critical : Severity.Warning,
             critical
                 ? $"Saturated activations in {string.Join(", ", layers)}: saturated so far that no gradient passes at all."
                 : $"Saturated activations in {string.Join(", ", layers)}: most outputs sit on the flat part of the curve.",
             layers, evidence,
-            new RemedyAdvisor(c.Profile).For(RemedyKind.BatchNorm, RemedyKind.XavierInit, RemedyKind.SwapToRelu, RemedyKind.LowerLearningRate));
+            new RemedyAdvisor(c.Profile).For(RemedyKind.BatchNorm, RemedyKind.XavierInit, RemedyKind.SwapToRelu, RemedyKind.LowerLearningRate)) { Since = since ?? c.Window[0].Step };
     }
 }

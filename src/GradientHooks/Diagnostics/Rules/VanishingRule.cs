@@ -41,9 +41,17 @@ internal sealed class VanishingRule : IDiagnosticRule
             ? advisor.For(RemedyKind.SwapToRelu, RemedyKind.HeInit, RemedyKind.XavierInit, RemedyKind.BatchNorm)
             : advisor.For(RemedyKind.HeInit, RemedyKind.BatchNorm, RemedyKind.SwapToLeakyRelu);
         var layers = flowing.Where(l => l.FlowingRms < t.VanishingRatio * last.FlowingRms).Select(l => l.Layer).ToList();
-        var severity = ratio < t.VanishingRatio * t.VanishingRatio ? Severity.Critical : Severity.Warning;
+        // Severity tracks harm, not only the ratio: a net that has learned nothing, or whose gradients have collapsed
+        // altogether (the last layer's too, which makes the ratio look better), is critical whatever the ratio.
+        bool learnedNothing = c.LearnedNothing(out var noProgress);
+        if (learnedNothing) evidence.Add(noProgress);
+        bool collapsed = c.GradientCollapse(out var collapse);
+        if (collapsed) evidence.Add(collapse);
+        var severity = ratio < t.VanishingRatio * t.VanishingRatio || learnedNothing || collapsed ? Severity.Critical : Severity.Warning;
+        long? since = c.Onset(r => ExplodingRule.DepthRatio(r, first.Layer, last.Layer) is double q ? q < t.VanishingRatio : null);
         yield return new Finding(FindingKind.VanishingGradients, severity,
-            $"Vanishing gradients: {first.Layer}'s gradients are {1 / ratio:0.0e+0} times smaller than {last.Layer}'s, so the early layers barely learn.",
-            layers, evidence, remedies);
+            $"Vanishing gradients: {first.Layer}'s gradients are {1 / ratio:0.0e+0} times smaller than {last.Layer}'s, so the early layers barely learn" +
+                (learnedNothing ? "; the model has learned nothing." : "."),
+            layers, evidence, remedies) { Since = since ?? c.Window[0].Step };
     }
 }

@@ -1,0 +1,95 @@
+namespace GradientHooks.Diagnostics;
+
+/// <summary>
+/// Turns a list of findings into one story: each problem (Warning or Critical) that a known cause explains, and that
+/// began no earlier than it, gets <see cref="Finding.Cause"/>; the findings are then ordered root causes first, by when
+/// their evidence began, each followed by what follows from it; information comes last.
+/// <para>
+/// Known causes (a cause always ranks before its consequences, so the relation has no cycle): gradients never zeroed,
+/// unscaled inputs and too high a learning rate cause explosions, NaN, oscillation, dead and saturated units and what
+/// follows from those; an explosion causes NaN, dead and saturated units, vanishing gradients and a loss that rises or
+/// stays flat; dead or saturated units cause vanishing gradients and a flat loss; vanishing gradients and too low a
+/// learning rate cause a flat loss. A cause that is only information (unscaled inputs whose model trained) is raised
+/// to the severity of the worst problem it explains.
+/// </para>
+/// </summary>
+internal static class CausalOrder
+{
+    private static readonly FindingKind[] Rank =
+    {
+        FindingKind.GradientsNotZeroed, FindingKind.UnscaledInputs, FindingKind.LearningRateTooHigh, FindingKind.LearningRateTooLow,
+        FindingKind.ExplodingGradients, FindingKind.NonFiniteGradients, FindingKind.DyingRelu, FindingKind.SaturatedActivations,
+        FindingKind.VanishingGradients, FindingKind.LossOscillation, FindingKind.LossPlateau, FindingKind.TrainingRolledBack,
+    };
+
+    private static readonly FindingKind[] Instability =
+    {
+        FindingKind.ExplodingGradients, FindingKind.NonFiniteGradients, FindingKind.LossOscillation, FindingKind.DyingRelu,
+        FindingKind.SaturatedActivations, FindingKind.VanishingGradients, FindingKind.LossPlateau, FindingKind.TrainingRolledBack,
+    };
+
+    private static readonly Dictionary<FindingKind, FindingKind[]> Leads = new()
+    {
+        [FindingKind.GradientsNotZeroed] = Instability.Append(FindingKind.LearningRateTooHigh).ToArray(),
+        [FindingKind.UnscaledInputs] = Instability.Append(FindingKind.LearningRateTooHigh).ToArray(),
+        [FindingKind.LearningRateTooHigh] = Instability,
+        [FindingKind.LearningRateTooLow] = new[] { FindingKind.LossPlateau },
+        [FindingKind.ExplodingGradients] = new[]
+        {
+            FindingKind.NonFiniteGradients, FindingKind.DyingRelu, FindingKind.SaturatedActivations, FindingKind.VanishingGradients,
+            FindingKind.LossOscillation, FindingKind.LossPlateau, FindingKind.TrainingRolledBack,
+        },
+        [FindingKind.NonFiniteGradients] = new[] { FindingKind.TrainingRolledBack, FindingKind.LossOscillation },
+        [FindingKind.DyingRelu] = new[] { FindingKind.VanishingGradients, FindingKind.LossPlateau },
+        [FindingKind.SaturatedActivations] = new[] { FindingKind.VanishingGradients, FindingKind.LossPlateau },
+        [FindingKind.VanishingGradients] = new[] { FindingKind.LossPlateau },
+    };
+
+    /// <summary>True when a finding of kind <paramref name="cause"/> can explain one of kind <paramref name="effect"/>.</summary>
+    public static bool CanCause(FindingKind cause, FindingKind effect) => Leads.TryGetValue(cause, out var e) && e.Contains(effect);
+
+    /// <summary>The findings with their causes set, root causes first.</summary>
+    public static List<Finding> Arrange(IReadOnlyList<Finding> findings)
+    {
+        var problems = findings.Where(f => f.Severity != Severity.Info).ToList();
+        // Causes that are only information in themselves (unscaled inputs, a learning rate) take part when they explain a problem.
+        var candidates = findings.Where(f => f.Severity != Severity.Info || Leads.ContainsKey(f.Kind)).ToList();
+        var linked = new Dictionary<Finding, Finding?>(ReferenceEqualityComparer.Instance);
+        foreach (var effect in problems)
+        {
+            var cause = candidates
+                .Where(a => !ReferenceEquals(a, effect) && CanCause(a.Kind, effect.Kind) && Began(a) <= Began(effect))
+                .OrderBy(Began).ThenBy(a => RankOf(a.Kind))
+                .FirstOrDefault();
+            linked[effect] = cause;
+        }
+        // An informational cause that explains a problem is a problem itself, as severe as the worst one it explains.
+        var raised = new Dictionary<Finding, Finding>(ReferenceEqualityComparer.Instance);
+        foreach (var cause in linked.Values.OfType<Finding>().Distinct().Where(c => c.Severity == Severity.Info))
+        {
+            var worst = linked.Where(kv => ReferenceEquals(kv.Value, cause)).Max(kv => kv.Key.Severity);
+            raised[cause] = cause with { Severity = worst };
+        }
+        Finding Final(Finding f) => raised.TryGetValue(f, out var r) ? r : f;
+        Finding? CauseOf(Finding f) => linked.TryGetValue(f, out var c) ? c : null;
+
+        var result = new List<Finding>();
+        var placed = new HashSet<Finding>(ReferenceEqualityComparer.Instance);
+        void Place(Finding f)
+        {
+            if (!placed.Add(f)) return;
+            result.Add(Final(f) with { Cause = CauseOf(f)?.Kind });
+            foreach (var next in linked.Where(kv => ReferenceEquals(kv.Value, f)).Select(kv => kv.Key).OrderBy(Began).ThenBy(x => RankOf(x.Kind)))
+                Place(next);
+        }
+        var roots = findings.Where(f => (f.Severity != Severity.Info || raised.ContainsKey(f)) && CauseOf(f) is null)
+            .OrderBy(Began).ThenByDescending(f => Final(f).Severity).ThenBy(f => RankOf(f.Kind));
+        foreach (var root in roots) Place(root);
+        foreach (var info in findings.Where(f => !placed.Contains(f))) Place(info);
+        return result;
+    }
+
+    private static long Began(Finding f) => f.Since ?? long.MaxValue;
+
+    private static int RankOf(FindingKind kind) => Array.IndexOf(Rank, kind) is var i && i >= 0 ? i : Rank.Length;
+}
