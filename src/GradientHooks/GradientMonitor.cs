@@ -100,7 +100,7 @@ public sealed class GradientMonitor : IDisposable
             if (monitor._activations != null)
             {
                 monitor._activations.Attach(model);   // removes what it added if it fails
-                monitor._activations.Armed = 1 % options.Every == 0;
+                monitor._activations.Armed = monitor.IsFullStep(1);
             }
             try
             {
@@ -180,7 +180,7 @@ public sealed class GradientMonitor : IDisposable
         if (_guard == null && _updates?.Pending != null) _updates.Complete();
 
         long step = _step + 1;
-        bool full = step % Options.Every == 0;
+        bool full = IsFullStep(step);
         StepRecord record;
         using (var scope = torch.NewDisposeScope())
         using (var noGrad = torch.no_grad())
@@ -208,7 +208,7 @@ public sealed class GradientMonitor : IDisposable
             _reducer.Clear();
         }
         _step = step;
-        if (_activations != null) _activations.Armed = (step + 1) % Options.Every == 0;
+        if (_activations != null) _activations.Armed = IsFullStep(step + 1);
         var trace = _tracer?.Take(record.HasNonFinite) ?? default;
         if (record.HasNonFinite)
         {
@@ -256,6 +256,9 @@ public sealed class GradientMonitor : IDisposable
             MissingGradients = MissingNamesOrEmpty(), Time = DateTimeOffset.UtcNow, CheckedFinite = checkedFinite,
         };
     }
+
+    /// <summary>Whether step <paramref name="step"/> (1-based) gets full statistics: every <see cref="MonitorOptions.Every"/>-th, and the first <see cref="MonitorOptions.FullStepsAtStart"/>.</summary>
+    private bool IsFullStep(long step) => step <= Options.FullStepsAtStart || step % Options.Every == 0;
 
     /// <summary>Forward passes over which the first-forward probe measures the input's scale; the layer order comes from the first.</summary>
     private const int FirstSteps = 3;

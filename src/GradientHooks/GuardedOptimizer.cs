@@ -19,8 +19,11 @@ public sealed class GuardedOptimizer : optim.Optimizer
     private readonly GradientMonitor _monitor;
     private readonly TrainingSnapshot? _snapshot;
     private readonly List<RollbackEvent> _rollbacks = new();
+    private readonly AccumulationProbe _accumulation;
     private int _skipStreak;
     private int _appliedSinceSnapshot;
+    private int _zeroGrads;   // zero_grad() calls since the last step()
+    private long _steps;
 
     internal GuardedOptimizer(GradientMonitor monitor, optim.Optimizer inner, IClippingPolicy? clipping, RollbackOptions? rollback) : base(IntPtr.Zero)
     {
@@ -28,6 +31,7 @@ public sealed class GuardedOptimizer : optim.Optimizer
         Inner = inner;
         Clipping = clipping;
         RollbackOptions = rollback;
+        _accumulation = new AccumulationProbe(monitor.TrainableParameters);
         if (rollback != null)
         {
             var helper = inner as OptimizerHelper ?? throw new ArgumentException(
@@ -72,6 +76,16 @@ public sealed class GuardedOptimizer : optim.Optimizer
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         var record = _monitor.TakePendingOrCapture();
         LastStep = record;
+        // Were the gradients zeroed since the last update? Seen here when it went through this guard; the probe checks
+        // the gradients themselves on steps where it did not (another zero_grad, or none at all).
+        if (_steps > 0)
+        {
+            record.ZeroGradCalled = _zeroGrads > 0;
+            if (_zeroGrads == 0) record.AccumulationRatio = _accumulation.Measure();
+            else _accumulation.Reset();
+        }
+        _zeroGrads = 0;
+        _steps++;
         if (Clipping != null)
         {
             var result = Clipping.Apply(_monitor.TrainableParameters, record);
@@ -132,7 +146,11 @@ public sealed class GuardedOptimizer : optim.Optimizer
         : previous with { SkipStep = true, Reason = previous.Reason is null ? reason : previous.Reason + "; " + reason };
 
     /// <inheritdoc />
-    public override void zero_grad() => Inner.zero_grad();
+    public override void zero_grad()
+    {
+        _zeroGrads++;
+        Inner.zero_grad();
+    }
 
     /// <inheritdoc />
     public override IEnumerable<Parameter> parameters() => Inner.parameters();
@@ -167,6 +185,7 @@ public sealed class GuardedOptimizer : optim.Optimizer
         if (disposing)
         {
             _snapshot?.Dispose();
+            _accumulation.Dispose();
             _monitor.Unguard(this);
             Inner.Dispose();
         }

@@ -7,10 +7,18 @@ public sealed record MonitorOptions
     public int HistoryLength { get; init; } = 1000;
 
     /// <summary>
-    /// Full statistics are computed on every N-th step (steps N, 2N, ...; step numbers start at 1). On the other
+    /// Full statistics are computed on every N-th step (steps N, 2N, ...; step numbers start at 1) and on the first
+    /// <see cref="FullStepsAtStart"/> steps. On the other
     /// steps only the non-finite check runs (see <see cref="CheckNonFiniteEveryStep"/>). Default 1; at least 1.
     /// </summary>
     public int Every { get; init; } = 1;
+
+    /// <summary>
+    /// The first this many steps are captured in full whatever <see cref="Every"/> says: the start of training is where a
+    /// learning rate that is too high, an explosion or units dying show first, and a few full captures there cost nothing
+    /// over a run. Default 10; 0 leaves it to <see cref="Every"/>.
+    /// </summary>
+    public int FullStepsAtStart { get; init; } = 10;
 
     /// <summary>
     /// When true (default) steps between full captures still check every gradient for NaN/Inf (one reduction per
@@ -72,6 +80,8 @@ public sealed record MonitorOptions
             throw new ArgumentOutOfRangeException(nameof(HistoryLength), HistoryLength, "MonitorOptions.HistoryLength must be at least 1.");
         if (Every < 1)
             throw new ArgumentOutOfRangeException(nameof(Every), Every, "MonitorOptions.Every must be at least 1 (1 = every step).");
+        if (FullStepsAtStart < 0)
+            throw new ArgumentOutOfRangeException(nameof(FullStepsAtStart), FullStepsAtStart, "MonitorOptions.FullStepsAtStart must be >= 0 (0 = leave it to Every).");
         if (NonFiniteTraceSteps < 1)
             throw new ArgumentOutOfRangeException(nameof(NonFiniteTraceSteps), NonFiniteTraceSteps, "MonitorOptions.NonFiniteTraceSteps must be at least 1.");
         if (!Enum.IsDefined(TraceNonFinite))

@@ -62,6 +62,18 @@ public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientS
     /// <summary>Where this step's NaN/Inf came from (set on steps with non-finite gradients; null otherwise).</summary>
     public NonFiniteOrigin? Origin { get; init; }
 
+    /// <summary>
+    /// Whether the guard saw <c>zero_grad()</c> between the previous <c>step()</c> and this one; null without a guard and
+    /// on the guard's first step.
+    /// </summary>
+    public bool? ZeroGradCalled { get; internal set; }
+
+    /// <summary>
+    /// On a step without <c>zero_grad()</c> through the guard: ‖gₜ‖ / ‖gₜ − gₜ₋₁‖ for one small parameter, which grows
+    /// step after step when gradients pile up and stays level when something else zeroes them; null otherwise.
+    /// </summary>
+    public double? AccumulationRatio { get; internal set; }
+
     /// <summary>The rollback the guard made on this step (weights and optimizer state restored), or null.</summary>
     public RollbackEvent? Rollback { get; internal set; }
 

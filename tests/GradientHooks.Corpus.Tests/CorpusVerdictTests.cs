@@ -43,22 +43,28 @@ public class CorpusVerdictTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void The_judge_itself_fails_a_false_alarm_a_missed_kind_a_wrong_kind_and_a_missing_layer()
+    public void The_judge_itself_fails_a_false_alarm_a_missed_or_wrong_root_cause_a_missing_layer_and_a_loose_end()
     {
         var healthy = Corpus.All.First(r => r.Healthy);
-        var broken = Corpus.All.First(r => r.Expected == FindingKind.DyingRelu);
-        Finding Problem(FindingKind kind, params string[] layers) => new(kind, Severity.Warning, kind.ToString(), layers, Array.Empty<string>(), Array.Empty<Remedy>());
+        var broken = Corpus.Named("optdigits-cnn-lr0.5");   // root LearningRateTooHigh, then DyingRelu in conv1, conv2, fc1
+        Finding Problem(FindingKind kind, FindingKind? cause, params string[] layers) =>
+            new(kind, Severity.Warning, kind.ToString(), layers, Array.Empty<string>(), Array.Empty<Remedy>()) { Cause = cause };
         Finding Note(FindingKind kind) => new(kind, Severity.Info, "a note", Array.Empty<string>(), Array.Empty<string>(), Array.Empty<Remedy>());
+        var root = Problem(FindingKind.LearningRateTooHigh, null);
+        var dying = Problem(FindingKind.DyingRelu, FindingKind.LearningRateTooHigh, "conv1", "conv2", "fc1");
 
         Assert.True(Verdict.Check(healthy, new[] { Note(FindingKind.ExplodingGradients) }, true).Correct);
-        Assert.False(Verdict.Check(healthy, new[] { Problem(FindingKind.ExplodingGradients) }, true).Correct);
+        Assert.False(Verdict.Check(healthy, new[] { Problem(FindingKind.ExplodingGradients, null) }, true).Correct);
         Assert.False(Verdict.Check(healthy, Array.Empty<Finding>(), hasEnoughData: false).Correct);
-        Assert.False(Verdict.Check(broken, new[] { Problem(FindingKind.VanishingGradients, "conv1") }, true).Correct);
-        Assert.False(Verdict.Check(broken, new[] { Problem(FindingKind.DyingRelu, "fc1") }, true).Correct);   // conv1, conv2 not named
-        Assert.False(Verdict.Check(broken, new[] { Problem(FindingKind.DyingRelu, "conv1", "conv2", "fc1"), Problem(FindingKind.VanishingGradients) }, true).Correct);
-        Assert.True(Verdict.Check(broken, new[] { Problem(FindingKind.DyingRelu, "conv1", "conv2", "fc1"), Problem(FindingKind.LossPlateau) }, true).Correct);
-        var infinity = new Finding(FindingKind.DyingRelu, Severity.Critical, "gradients are Infinity times smaller", new[] { "conv1", "conv2", "fc1" }, Array.Empty<string>(), Array.Empty<Remedy>());
-        Assert.False(Verdict.Check(broken, new[] { infinity }, true).Correct);
+        Assert.True(Verdict.Check(broken, new[] { root, dying, Problem(FindingKind.LossPlateau, FindingKind.DyingRelu) }, true).Correct);
+        Assert.False(Verdict.Check(broken, new[] { dying with { Cause = null }, root }, true).Correct);                     // a consequence taken for the root
+        Assert.False(Verdict.Check(broken, new[] { Problem(FindingKind.VanishingGradients, null, "conv1") }, true).Correct);  // wrong root
+        Assert.False(Verdict.Check(broken, new[] { root }, true).Correct);                                                    // the dead units missed
+        Assert.False(Verdict.Check(broken, new[] { root, dying with { Layers = new[] { "fc1" } } }, true).Correct);           // conv1, conv2 not named
+        Assert.False(Verdict.Check(broken, new[] { root, dying, Problem(FindingKind.VanishingGradients, FindingKind.DyingRelu) }, true).Correct);   // a kind not in the story
+        Assert.False(Verdict.Check(broken, new[] { root, dying, Problem(FindingKind.LossPlateau, null) }, true).Correct);    // a loose end
+        var infinity = dying with { Summary = "gradients are Infinity times smaller" };
+        Assert.False(Verdict.Check(broken, new[] { root, infinity }, true).Correct);
     }
 }
 

@@ -4,15 +4,17 @@ namespace GradientHooks.Corpus;
 
 /// <summary>
 /// One real training run of the corpus and the verdict it must get. A healthy run (<see cref="Expected"/> null)
-/// must carry no Warning or Critical finding; a broken run must carry a Warning or Critical finding of the
-/// expected kind that names every layer in <see cref="ExpectedLayers"/>, and no other problem except the
-/// <see cref="Tolerated"/> consequences (a dead network's loss is also flat).
+/// must carry no Warning or Critical finding. A broken run must tell one story: its first problem is the root cause of
+/// kind <see cref="Expected"/> (no <see cref="Finding.Cause"/>), every other problem follows from something
+/// (<see cref="Finding.Cause"/> set) and is of a kind in <see cref="Also"/> (which must all be there) or
+/// <see cref="Tolerated"/> (a dead network's loss is also flat), and the findings of the expected kinds name every
+/// layer in <see cref="ExpectedLayers"/>.
 /// </summary>
 /// <param name="Name">Short unique name, e.g. <c>optdigits-cnn</c>.</param>
 /// <param name="Data">The data set(s), as in ../shared/data.</param>
 /// <param name="Model">The model and how it is written (custom Module, Sequential, ML.NET pipeline).</param>
 /// <param name="Setup">What makes it healthy or broken (optimizer, learning rate, fault).</param>
-/// <param name="Expected">The finding kind a broken run must get; null for a healthy run.</param>
+/// <param name="Expected">The root cause a broken run must get; null for a healthy run.</param>
 /// <param name="ExpectedLayers">Layers (or parameters) the expected finding must name.</param>
 /// <param name="Tolerated">Other problem kinds allowed to accompany the expected one.</param>
 /// <param name="Files">Files of ../shared/data the run reads.</param>
@@ -28,6 +30,9 @@ public sealed record CorpusRun(
     IReadOnlyList<string> Files,
     Func<RunOutcome> Train)
 {
+    /// <summary>Consequences the diagnosis must find, following from the root cause (e.g. dead units after too high a learning rate).</summary>
+    public IReadOnlyList<FindingKind> Also { get; init; } = Array.Empty<FindingKind>();
+
     /// <summary>True for a run that must be diagnosed healthy.</summary>
     public bool Healthy => Expected is null;
 
@@ -50,6 +55,12 @@ public sealed record RunOutcome(Diagnosis Diagnosis, string Metric, long Steps)
 
     /// <summary>Updates the guard skipped (NaN/Inf or, on healthy runs, <c>Clip.SkipSpikes()</c>).</summary>
     public long SkippedSteps { get; init; }
+
+    /// <summary>The trained model, when the run had it in hand (hand-written loops); null for ML.NET runs, whose remedies are options.</summary>
+    public TorchSharp.torch.nn.Module? Model { get; init; }
+
+    /// <summary>The monitor's profile of the model at the end of the run, when the run had the monitor in hand.</summary>
+    public ModelProfile? Profile { get; init; }
 
     /// <summary>Wall time of the run (set by the runner).</summary>
     public TimeSpan Elapsed { get; init; }

@@ -20,6 +20,17 @@ foreach (var run in runs)
     verdicts.Add(verdict);
     Console.Error.WriteLine($"  {verdict.Outcome.Metric}, {verdict.Outcome.Steps} steps, {verdict.Outcome.Elapsed.TotalSeconds:0.0} s: {verdict.Found}{(verdict.Correct ? "" : " WRONG: " + verdict.Reason)}");
     if (details) Console.Error.WriteLine(verdict.Outcome.Diagnosis);
+    if (args.Contains("--ratios"))
+    {
+        var full = verdict.Outcome.History.Where(r => r.IsFull && r.UpdateRatios != null).ToList();
+        foreach (var layer in full.SelectMany(r => r.Layers).Select(l => l.Layer).Distinct())
+        {
+            var u = full.Select(r => r.Layers.FirstOrDefault(l => l.Layer == layer)?.UpdateRatio ?? double.NaN).ToList();
+            double RollMax(int w) => Enumerable.Range(0, Math.Max(0, u.Count - w + 1)).Select(i => u.Skip(i).Take(w).OrderBy(v => v).ElementAt(w / 2)).DefaultIfEmpty(double.NaN).Max();
+            double RollMin(int w) => Enumerable.Range(0, Math.Max(0, u.Count - w + 1)).Select(i => u.Skip(i).Take(w).OrderBy(v => v).ElementAt(w / 2)).DefaultIfEmpty(double.NaN).Min();
+            Console.Error.WriteLine(FormattableString.Invariant($"    {layer,-30} first5 {string.Join(" ", u.Take(5).Select(v => v.ToString("0.0e+0")))}  max5med {RollMax(5):0.0e+0} min5med {RollMin(5):0.0e+0} median {u.OrderBy(v => v).ElementAtOrDefault(u.Count / 2):0.0e+0}"));
+        }
+    }
     if (args.Contains("--trace"))
         foreach (var r in verdict.Outcome.History)
             Console.Error.WriteLine(FormattableString.Invariant($"    step {r.Step,6} loss {r.Loss,10:G4} norm {r.TotalNorm,10:G4} {(r.HasNonFinite ? "NaN" : "")} {string.Join(" ", r.Layers.Select(l => $"{l.Layer}:{l.Gradient.Rms:G2}"))}{(r.Skipped ? " SKIPPED: " + r.Clipping?.Reason : "")}"));

@@ -18,6 +18,8 @@ public sealed record Verdict(CorpusRun Run, RunOutcome Outcome, IReadOnlyList<Fi
     public static Verdict Judge(CorpusRun run, RunOutcome outcome)
     {
         var (correct, reason) = Check(run, outcome.Diagnosis.Findings, outcome.Diagnosis.HasEnoughData, outcome.SkippedSteps);
+        var remedies = RemedyCheck.Problems(outcome);
+        if (remedies.Count > 0) (correct, reason) = (false, string.Join("; ", remedies.Prepend(reason).Where(r => r.Length > 0)));
         return new Verdict(run, outcome, outcome.Diagnosis.Findings.Where(f => f.Severity != Severity.Info).ToList(), correct, reason);
     }
 
@@ -37,15 +39,21 @@ public sealed record Verdict(CorpusRun Run, RunOutcome Outcome, IReadOnlyList<Fi
         }
         else
         {
-            var hit = problems.FirstOrDefault(p => p.Kind == run.Expected);
-            if (hit is null) reasons.Add($"expected {run.Expected}, found {(problems.Count == 0 ? "healthy" : string.Join(", ", problems.Select(p => p.Kind)))}");
+            if (problems.Count == 0) reasons.Add($"expected {run.Expected}, found healthy");
             else
             {
-                var missing = run.ExpectedLayers.Where(l => !hit.Layers.Contains(l)).ToList();
-                if (missing.Count > 0) reasons.Add($"{run.Expected} does not name {string.Join(", ", missing)} (names {string.Join(", ", hit.Layers)})");
+                var root = problems[0];
+                if (root.Kind != run.Expected || root.Cause is not null)
+                    reasons.Add($"expected the root cause {run.Expected}, found {root.Kind}{(root.Cause is { } c ? $" (following from {c})" : "")} first");
+                var story = problems.Where(p => p.Kind == run.Expected || run.Also.Contains(p.Kind)).ToList();
+                var missing = run.ExpectedLayers.Where(l => !story.Any(p => p.Layers.Contains(l))).ToList();
+                if (missing.Count > 0) reasons.Add($"{string.Join("/", run.Also.Prepend(run.Expected!.Value))} do not name {string.Join(", ", missing)} (name {string.Join(", ", story.SelectMany(p => p.Layers).Distinct())})");
+                foreach (var kind in run.Also.Where(k => problems.All(p => p.Kind != k))) reasons.Add($"expected {kind} following from {run.Expected}, not found");
             }
-            var wrong = problems.Where(p => p.Kind != run.Expected && !run.Tolerated.Contains(p.Kind)).ToList();
+            var wrong = problems.Where(p => p.Kind != run.Expected && !run.Also.Contains(p.Kind) && !run.Tolerated.Contains(p.Kind)).ToList();
             if (wrong.Count > 0) reasons.Add($"wrong kind: {string.Join(", ", wrong.Select(p => $"{p.Kind} ({p.Summary})"))}");
+            var loose = problems.Skip(1).Where(p => p.Cause is null).ToList();
+            if (loose.Count > 0) reasons.Add($"not one story: {string.Join(", ", loose.Select(p => p.Kind))} follow{(loose.Count == 1 ? "s" : "")} from nothing");
         }
         return (reasons.Count == 0, string.Join("; ", reasons));
     }

@@ -2,15 +2,16 @@ namespace GradientHooks.Diagnostics;
 
 /// <summary>
 /// Turns a list of findings into one story: each problem (Warning or Critical) that a known cause explains, and that
-/// began no earlier than it, gets <see cref="Finding.Cause"/>; the findings are then ordered root causes first, by when
+/// began no earlier than it, gets <see cref="Finding.Cause"/> (the nearest such cause: the latest to begin, so that
+/// an explosion → saturation → vanishing reads as a chain); the findings are then ordered root causes first, by when
 /// their evidence began, each followed by what follows from it; information comes last.
 /// <para>
 /// Known causes (a cause always ranks before its consequences, so the relation has no cycle): gradients never zeroed,
 /// unscaled inputs and too high a learning rate cause explosions, NaN, oscillation, dead and saturated units and what
 /// follows from those; an explosion causes NaN, dead and saturated units, vanishing gradients and a loss that rises or
 /// stays flat; dead or saturated units cause vanishing gradients and a flat loss; vanishing gradients and too low a
-/// learning rate cause a flat loss. A cause that is only information (unscaled inputs whose model trained) is raised
-/// to the severity of the worst problem it explains.
+/// learning rate cause a flat loss. A cause is raised to the severity of the worst problem it leads to (so a cause
+/// that is only information in itself, unscaled inputs, becomes a problem when it explains one).
 /// </para>
 /// </summary>
 internal static class CausalOrder
@@ -52,33 +53,36 @@ internal static class CausalOrder
     public static List<Finding> Arrange(IReadOnlyList<Finding> findings)
     {
         var problems = findings.Where(f => f.Severity != Severity.Info).ToList();
-        // Causes that are only information in themselves (unscaled inputs, a learning rate) take part when they explain a problem.
-        var candidates = findings.Where(f => f.Severity != Severity.Info || Leads.ContainsKey(f.Kind)).ToList();
+        // Unscaled inputs are information in themselves (many models train on them) and take part when they explain a
+        // problem; other information (absorbed spikes, a start-of-run burst) is not a cause.
+        var candidates = findings.Where(f => f.Severity != Severity.Info || f.Kind == FindingKind.UnscaledInputs).ToList();
         var linked = new Dictionary<Finding, Finding?>(ReferenceEqualityComparer.Instance);
         foreach (var effect in problems)
         {
             var cause = candidates
                 .Where(a => !ReferenceEquals(a, effect) && CanCause(a.Kind, effect.Kind) && Began(a) <= Began(effect))
-                .OrderBy(Began).ThenBy(a => RankOf(a.Kind))
+                .OrderByDescending(Began).ThenByDescending(a => RankOf(a.Kind))   // the nearest link: the chain explains the rest
                 .FirstOrDefault();
             linked[effect] = cause;
         }
-        // An informational cause that explains a problem is a problem itself, as severe as the worst one it explains.
+        // A cause is as severe as the worst problem it leads to (an informational cause that explains a problem is a problem).
         var raised = new Dictionary<Finding, Finding>(ReferenceEqualityComparer.Instance);
-        foreach (var cause in linked.Values.OfType<Finding>().Distinct().Where(c => c.Severity == Severity.Info))
-        {
-            var worst = linked.Where(kv => ReferenceEquals(kv.Value, cause)).Max(kv => kv.Key.Severity);
-            raised[cause] = cause with { Severity = worst };
-        }
+        Severity Worst(Finding f) => linked.Where(kv => ReferenceEquals(kv.Value, f)).Select(kv => Worst(kv.Key)).Append(f.Severity).Max();
+        foreach (var cause in linked.Values.OfType<Finding>().Distinct(ReferenceEqualityComparer.Instance).Cast<Finding>())
+            if (Worst(cause) is var worst && worst > cause.Severity) raised[cause] = cause with { Severity = worst };
         Finding Final(Finding f) => raised.TryGetValue(f, out var r) ? r : f;
         Finding? CauseOf(Finding f) => linked.TryGetValue(f, out var c) ? c : null;
 
         var result = new List<Finding>();
         var placed = new HashSet<Finding>(ReferenceEqualityComparer.Instance);
+        // A consequence keeps only remedies its causes do not already give: the cause's (with its numbers) come first and once.
+        IEnumerable<RemedyKind> Upstream(Finding f) => CauseOf(f) is { } c ? c.Remedies.Select(r => r.Kind).Concat(Upstream(c)) : Enumerable.Empty<RemedyKind>();
         void Place(Finding f)
         {
             if (!placed.Add(f)) return;
-            result.Add(Final(f) with { Cause = CauseOf(f)?.Kind });
+            var given = Upstream(f).Where(k => k != RemedyKind.Other).ToHashSet();
+            var final = Final(f);
+            result.Add(final with { Cause = CauseOf(f)?.Kind, Remedies = final.Remedies.Where(r => !given.Contains(r.Kind)).ToList() });
             foreach (var next in linked.Where(kv => ReferenceEquals(kv.Value, f)).Select(kv => kv.Key).OrderBy(Began).ThenBy(x => RankOf(x.Kind)))
                 Place(next);
         }

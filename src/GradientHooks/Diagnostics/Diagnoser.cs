@@ -9,7 +9,11 @@ public static class Diagnoser
     private static readonly IDiagnosticRule[] AlwaysRules = { new NonFiniteRule(), new ExplodingRule(), new RollbackRule() };
 
     /// <summary>Statistical rules that need at least <see cref="DiagnosticThresholds.MinSteps"/> full steps.</summary>
-    private static readonly IDiagnosticRule[] WindowRules = { new VanishingRule(), new DyingReluRule(), new SaturationRule(), new LossRule(), new HookCoverageRule() };
+    private static readonly IDiagnosticRule[] WindowRules =
+    {
+        new GradientsNotZeroedRule(), new UnscaledInputsRule(), new LearningRateRule(), new VanishingRule(), new DyingReluRule(),
+        new SaturationRule(), new LossRule(), new HookCoverageRule(),
+    };
 
     /// <summary>Diagnoses <paramref name="history"/> (oldest first) with <paramref name="thresholds"/> (defaults when null).</summary>
     /// <returns>A diagnosis; with fewer than <see cref="DiagnosticThresholds.MinSteps"/> full steps it says there is not enough data (never "healthy").</returns>
@@ -48,7 +52,7 @@ public static class Diagnoser
     {
         bool lower = findings.Any(f => f.Severity != Severity.Info && f.Remedies.Any(r => r.Kind == RemedyKind.LowerLearningRate));
         if (!lower) return findings;
-        return findings.Select(f => f.Remedies.Any(r => r.Kind == RemedyKind.RaiseLearningRate)
+        return findings.Select(f => f.Kind != FindingKind.LearningRateTooLow && f.Remedies.Any(r => r.Kind == RemedyKind.RaiseLearningRate)
             ? f with { Remedies = f.Remedies.Where(r => r.Kind != RemedyKind.RaiseLearningRate).ToList() }
             : f).ToList();
     }

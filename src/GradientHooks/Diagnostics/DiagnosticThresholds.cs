@@ -21,7 +21,10 @@ public sealed record DiagnosticThresholds
     /// <summary>Exploding toward the input: the first layer's gradient RMS is more than this times the last layer's. Default 1e2.</summary>
     public double ExplodingRatio { get; init; } = 1e2;
 
-    /// <summary>Early layers "barely move" when their median update ratio ‖Δw‖/‖w‖ is below this. Default 1e−5.</summary>
+    /// <summary>
+    /// Early layers "barely move" when their median update ratio ‖Δw‖/‖w‖ is below this; and the learning rate is too low
+    /// when the median over layers is below it while gradients flow and the loss stays flat. Default 1e−5.
+    /// </summary>
     public double FrozenUpdateRatio { get; init; } = 1e-5;
 
     /// <summary>
@@ -95,6 +98,48 @@ public sealed record DiagnosticThresholds
     /// <summary>Rising loss: the median of the window's last third exceeds this multiple of its first third. Default 2.</summary>
     public double RisingLossFactor { get; init; } = 2;
 
+    /// <summary>
+    /// Gradients never zeroed: at least this many consecutive steps without <c>zero_grad()</c> through the guard, over
+    /// which the accumulation probe (<see cref="StepRecord.AccumulationRatio"/>) grew by <see cref="AccumulationGrowth"/>
+    /// and the total norm by 1.5×. Default 20.
+    /// </summary>
+    public int UnzeroedSteps { get; init; } = 20;
+
+    /// <summary>
+    /// How much the median accumulation ratio ‖gₜ‖/‖gₜ − gₜ₋₁‖ of the last third of an unzeroed streak must exceed that of
+    /// its first third. A running sum of gradients grows it like t (or √t for pure noise: ×2.2 between the thirds of a
+    /// 30-step streak); gradients zeroed elsewhere keep it level. Default 2.
+    /// </summary>
+    public double AccumulationGrowth { get; init; } = 2;
+
+    /// <summary>
+    /// Unscaled inputs: a feature of the model's input batch whose root mean square √(mean² + std²) exceeds this.
+    /// Standardised features are of the order of 1, min-max scaled ones below 1, raw pixels 0–255 of the order of 100,
+    /// durations in seconds of the order of 1e3. Default 10.
+    /// </summary>
+    public double InputScale { get; init; } = 10;
+
+    /// <summary>
+    /// Unscaled targets: a first loss above this. Cross-entropy starts near ln C (2.3 for 10 classes); a mean squared
+    /// error starts near the mean square of the target, so 1e3 means targets of the order of 30 and more. Default 1e3.
+    /// </summary>
+    public double LargeFirstLoss { get; init; } = 1e3;
+
+    /// <summary>
+    /// Learning rate too high: the median over layers of the update ratio ‖Δw‖/‖w‖, as a median over 5 consecutive full
+    /// steps that are not gradient spikes, reaches this (every layer's weights move by a tenth of their size per step,
+    /// a hundred times the usual <see cref="TypicalUpdateRatio"/>). Measured on the corpus: healthy runs at most 0.035
+    /// (an LSTM at Adam 2e-3 in its first steps), Adam at lr 0.5 0.39 to 9. Default 0.1.
+    /// </summary>
+    public double HighUpdateRatio { get; init; } = 0.1;
+
+    /// <summary>
+    /// The update ratio ‖Δw‖/‖w‖ of a well-set learning rate, about 1e−3 per step (a rule of thumb of Karpathy's CS231n
+    /// notes, and what the corpus's healthy runs show: medians 4.9e−4 to 7.4e−3): the factor in the learning-rate remedies
+    /// is the measured ratio against this. Default 1e−3.
+    /// </summary>
+    public double TypicalUpdateRatio { get; init; } = 1e-3;
+
     internal void Validate()
     {
         static void Positive(double v, string name) { if (!(v > 0) || double.IsInfinity(v)) throw new ArgumentOutOfRangeException(name, v, $"DiagnosticThresholds.{name} must be a finite number > 0."); }
@@ -118,5 +163,11 @@ public sealed record DiagnosticThresholds
         if (!(OscillationAutocorrelation >= -1 && OscillationAutocorrelation <= 1))
             throw new ArgumentOutOfRangeException(nameof(OscillationAutocorrelation), OscillationAutocorrelation, "OscillationAutocorrelation must be in [−1, 1].");
         Positive(RisingLossFactor, nameof(RisingLossFactor));
+        if (UnzeroedSteps < 3) throw new ArgumentOutOfRangeException(nameof(UnzeroedSteps), UnzeroedSteps, "DiagnosticThresholds.UnzeroedSteps must be at least 3.");
+        if (!(AccumulationGrowth > 1) || double.IsInfinity(AccumulationGrowth)) throw new ArgumentOutOfRangeException(nameof(AccumulationGrowth), AccumulationGrowth, "DiagnosticThresholds.AccumulationGrowth must be a finite number > 1.");
+        Positive(InputScale, nameof(InputScale));
+        Positive(LargeFirstLoss, nameof(LargeFirstLoss));
+        Positive(HighUpdateRatio, nameof(HighUpdateRatio));
+        Positive(TypicalUpdateRatio, nameof(TypicalUpdateRatio));
     }
 }

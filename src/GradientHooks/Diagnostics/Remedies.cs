@@ -13,7 +13,7 @@ public static class Remedies
 
     /// <summary>Swap saturating activations for ReLU.</summary>
     public static Remedy SwapToRelu { get; } = new("Non-saturating activation",
-        "σ'(x) ≤ 1/4 shrinks the signal at every layer; ReLU's derivative is 1 for x > 0: model = ActivationSwap.Replace(model, Activation.Sigmoid, Activation.ReLU) (or Activation.LeakyReLU / Activation.ELU), then Init.Apply(model, InitScheme.HeNormal)") { Kind = RemedyKind.SwapToRelu };
+        "σ'(x) ≤ 1/4 shrinks the signal at every layer; ReLU's derivative is 1 for x > 0: model = ActivationSwap.Replace(model, Activation.Sigmoid, Activation.ReLU) (or Activation.LeakyReLU / Activation.ELU), then Init.Apply(model, InitScheme.HeNormal)") { Kind = RemedyKind.SwapToRelu, To = Initialization.Activation.ReLU };
 
     /// <summary>Insert batch normalisation before activations.</summary>
     public static Remedy BatchNorm { get; } = new("Batch normalization",
@@ -41,11 +41,37 @@ public static class Remedies
 
     /// <summary>Swap ReLU for LeakyReLU (or ELU).</summary>
     public static Remedy SwapToLeakyRelu { get; } = new("LeakyReLU or ELU",
-        "A negative slope keeps a gradient flowing through units that would be dead: model = ActivationSwap.Replace(model, Activation.ReLU, Activation.LeakyReLU) (or Activation.ELU)") { Kind = RemedyKind.SwapToLeakyRelu };
+        "A negative slope keeps a gradient flowing through units that would be dead: model = ActivationSwap.Replace(model, Activation.ReLU, Activation.LeakyReLU) (or Activation.ELU)") { Kind = RemedyKind.SwapToLeakyRelu, From = Initialization.Activation.ReLU, To = Initialization.Activation.LeakyReLU };
 
     /// <summary>Check the data and the loss for the source of NaN.</summary>
     public static Remedy CheckInputs { get; } = new("Check inputs and loss",
         "NaN often starts in the data (missing values), in log/sqrt/division of the loss, or after an overflow; look at the first parameter named above and the batch of that step") { Kind = RemedyKind.CheckInputs };
+
+    /// <summary>Zero the gradients once per update.</summary>
+    public static Remedy ZeroGradients { get; } = new("Zero the gradients every step",
+        "backward() adds to what is in p.grad; without zeroing, each step applies the sum of every gradient so far. Call optimizer.zero_grad(); once per step, before loss.backward() (with gradient accumulation: after optimizer.step())") { Kind = RemedyKind.ZeroGradients };
+
+    /// <summary>Standardise the inputs (and a regression target).</summary>
+    public static Remedy StandardizeInputs { get; } = new("Standardise the inputs",
+        "Scale every feature to mean 0 and standard deviation 1 with the training set's statistics, and a regression target too (predict (y − mean)/std, undo it on the output): var mean = x.mean(new long[] { 0 }, keepdim: true); var std = x.std(0, keepdim: true).clamp_min(1e-8); x = (x - mean) / std; keep mean and std to transform new data the same way") { Kind = RemedyKind.StandardizeInputs };
+
+    /// <summary>Lower the learning rate by <paramref name="factor"/>.</summary>
+    public static Remedy LowerLearningRateBy(double factor, string why) => new("Lower learning rate",
+        $"{why}: foreach (var g in optimizer.ParamGroups) g.LearningRate /= {Number(factor)};") { Kind = RemedyKind.LowerLearningRate, Factor = factor };
+
+    /// <summary>Raise the learning rate by <paramref name="factor"/>.</summary>
+    public static Remedy RaiseLearningRateBy(double factor, string why) => new("Raise learning rate",
+        $"{why}: foreach (var g in optimizer.ParamGroups) g.LearningRate *= {Number(factor)};") { Kind = RemedyKind.RaiseLearningRate, Factor = factor };
+
+    /// <summary>A factor rounded to one significant figure (3, 40, 400), as a user would type it.</summary>
+    internal static double RoundFactor(double factor)
+    {
+        if (!(factor > 1) || double.IsInfinity(factor)) return 1;
+        double magnitude = Math.Pow(10, Math.Floor(Math.Log10(factor)));
+        return Math.Round(factor / magnitude) * magnitude;
+    }
+
+    private static string Number(double v) => v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Raise the learning rate when nothing is moving.</summary>
     public static Remedy RaiseLearningRate { get; } = new("Check the learning rate",

@@ -53,32 +53,52 @@ internal sealed class RemedyAdvisor
 
     private Remedy? SwapToLeakyRelu()
     {
-        if (_p is null || _p.IsSequential) return Remedies.SwapToLeakyRelu;
+        if (_p is null) return Remedies.SwapToLeakyRelu;
         var relus = _p.Activations.Where(a => a.Activation == Activation.ReLU).ToList();
         if (relus.Count > 0)
             return new Remedy("LeakyReLU or ELU",
-                $"A negative slope keeps a gradient flowing through units that would be dead. ActivationSwap.Replace(model, Activation.ReLU, Activation.LeakyReLU) replaces {Names(relus)} in place (fields, ModuleList/ModuleDict entries, nested Sequentials) and reports functional calls it cannot reach") { Kind = RemedyKind.SwapToLeakyRelu };
+                $"A negative slope keeps a gradient flowing through units that would be dead. {Swap(Activation.ReLU, Activation.LeakyReLU)} replaces {Names(relus)}{(_p.IsSequential ? "" : " in place (fields, ModuleList/ModuleDict entries, nested Sequentials) and reports functional calls it cannot reach")}")
+            { Kind = RemedyKind.SwapToLeakyRelu, From = Activation.ReLU, To = Activation.LeakyReLU };
         var calls = _p.FunctionalActivations.Where(f => f.Activation == Activation.ReLU).ToList();
+        if (calls.Count == 0 && _p.IsSequential) return null;   // no ReLU anywhere: nothing to swap
         var where = calls.Count > 0 ? string.Join(", ", calls.Select(f => $"{f.Method} ({f.Function})")) : "forward()";
         return new Remedy("LeakyReLU or ELU",
-            $"A negative slope keeps a gradient flowing through units that would be dead. The model has no ReLU module, so its activations are functional calls: in {where}, write functional.leaky_relu(x, 0.01) (or functional.elu(x)) where it calls relu") { Kind = RemedyKind.SwapToLeakyRelu };
+            $"A negative slope keeps a gradient flowing through units that would be dead. The model has no ReLU module, so its activations are functional calls: in {where}, write functional.leaky_relu(x, 0.01) (or functional.elu(x)) where it calls relu")
+        { Kind = RemedyKind.SwapToLeakyRelu, From = Activation.ReLU, To = Activation.LeakyReLU };
     }
 
+    /// <summary>
+    /// Swap the saturating activation the model actually has (Tanh modules get <c>Activation.Tanh</c>, not Sigmoid), by the
+    /// call that reaches them: a new Sequential for a Sequential, in place for a custom module, the line to change for
+    /// functional calls. None for a recurrent model whose only tanh/sigmoid are inside its RNN/LSTM/GRU cells.
+    /// </summary>
     private Remedy? SwapToRelu()
     {
-        if (_p is null || _p.IsSequential) return Remedies.SwapToRelu;
+        if (_p is null) return Remedies.SwapToRelu;
+        const string Why = "σ'(x) ≤ 1/4 and tanh'(x) ≤ 1 fall to 0 away from 0, shrinking the gradient at every layer; ReLU's derivative is 1 for x > 0.";
         var saturating = _p.Activations.Where(a => a.Activation is Activation.Sigmoid or Activation.Tanh).ToList();
         if (saturating.Count > 0)
         {
-            var from = saturating[0].Activation;
+            var from = saturating.GroupBy(a => a.Activation).OrderByDescending(g => g.Count()).First().Key;
+            var other = saturating.Where(a => a.Activation != from).Select(a => a.Activation).Distinct().ToList();
             return new Remedy("Non-saturating activation",
-                $"σ'(x) ≤ 1/4 shrinks the signal at every layer; ReLU's derivative is 1 for x > 0. ActivationSwap.Replace(model, Activation.{from}, Activation.ReLU) replaces {Names(saturating.Where(a => a.Activation == from).ToList())} in place; then Init.Apply(model, InitScheme.HeNormal)") { Kind = RemedyKind.SwapToRelu };
+                $"{Why} {Swap(from, Activation.ReLU)} replaces {Names(saturating.Where(a => a.Activation == from).ToList())}{(_p.IsSequential ? "" : " in place")}" +
+                (other.Count > 0 ? $" (and likewise Activation.{other[0]})" : "") + "; then Init.Apply(model, InitScheme.HeNormal)")
+            { Kind = RemedyKind.SwapToRelu, From = from, To = Activation.ReLU };
         }
         var calls = _p.FunctionalActivations.Where(f => f.Activation is Activation.Sigmoid or Activation.Tanh).ToList();
+        if (calls.Count == 0 && (_p.Recurrent || _p.IsSequential)) return null;   // the tanh/sigmoid are inside recurrent cells, or there are none
         var where = calls.Count > 0 ? string.Join(", ", calls.Select(f => $"{f.Method} ({f.Function})")) : "forward()";
+        var called = calls.Select(f => f.Activation).Distinct().ToList();
         return new Remedy("Non-saturating activation",
-            $"σ'(x) ≤ 1/4 shrinks the signal at every layer; ReLU's derivative is 1 for x > 0. The model has no sigmoid/tanh module, so its activations are functional calls: in {where}, write functional.relu(x) where it calls sigmoid or tanh, then Init.Apply(model, InitScheme.HeNormal)") { Kind = RemedyKind.SwapToRelu };
+            $"{Why} The model has no sigmoid/tanh module, so its activations are functional calls: in {where}, write functional.relu(x) where it calls {(called.Count == 1 ? called[0].ToString().ToLowerInvariant() : "sigmoid or tanh")}, then Init.Apply(model, InitScheme.HeNormal)")
+        { Kind = RemedyKind.SwapToRelu, From = called.Count > 0 ? called[0] : null, To = Activation.ReLU };
     }
+
+    /// <summary>The call that swaps <paramref name="from"/> for <paramref name="to"/>: a new Sequential, or in place for any other module.</summary>
+    private string Swap(Activation from, Activation to) => _p is { IsSequential: true }
+        ? $"model = ActivationSwap.Replace(model, Activation.{from}, Activation.{to}) (a new Sequential sharing the weights)"
+        : $"ActivationSwap.Replace(model, Activation.{from}, Activation.{to})";
 
     private Remedy? BatchNorm()
     {

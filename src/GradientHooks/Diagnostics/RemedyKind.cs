@@ -29,4 +29,8 @@ public enum RemedyKind
     CallModules,
     /// <summary>Guard with <see cref="GradientHooks.RollbackOptions"/>: restore the last good weights and optimizer state.</summary>
     Rollback,
+    /// <summary>Zero the gradients once per update: <c>optimizer.zero_grad()</c>.</summary>
+    ZeroGradients,
+    /// <summary>Standardise the input features (and a regression target).</summary>
+    StandardizeInputs,
 }

@@ -79,7 +79,7 @@ internal sealed class FirstForwardProbe : IDisposable
             using var noGrad = torch.no_grad();
             using var scope = torch.NewDisposeScope();
             var rows = FeatureRows(x.detach().to_type(ScalarType.Float64));
-            var stats = torch.stack(new[] { rows.sum(0), rows.square().sum(0) }).cpu();
+            var stats = torch.stack(new[] { rows.sum(new long[] { 0 }), rows.square().sum(new long[] { 0 }) }).cpu();
             var values = stats.data<double>().ToArray();
             int features = (int)rows.shape[1];
             if (_sum is null) { _sum = new double[features]; _sumSquares = new double[features]; }

@@ -6,6 +6,17 @@ using static TorchSharp.torch.nn;
 
 namespace GradientHooks.Corpus.Runs;
 
+/// <summary>How a corpus loop zeroes its gradients.</summary>
+public enum ZeroBy
+{
+    /// <summary><c>optimizer.zero_grad()</c> on the guarded optimizer, as the drop-in loop does.</summary>
+    Optimizer,
+    /// <summary><c>model.zero_grad()</c>: the gradients are zeroed, but not where the guard can see it.</summary>
+    Model,
+    /// <summary>Never: the broken loop.</summary>
+    None,
+}
+
 /// <summary>
 /// The hand-written TorchSharp loop of the corpus, as a user writes it with the two drop-in lines: attach a
 /// monitor, guard the optimizer; then shuffled mini-batches, zero_grad, forward, loss, backward, Capture(loss), step,
@@ -24,9 +35,11 @@ public static class SupervisedLoop
     /// <param name="clipping">The guard's policy (null: none).</param>
     /// <param name="seed">Seeds the shuffling.</param>
     /// <param name="metric">Quality of the trained model, in words (e.g. "accuracy 0.97").</param>
+    /// <param name="zero">How the loop zeroes the gradients: through the guard (the drop-in loop), through <c>model.zero_grad()</c> (which the guard cannot see), or not at all (the broken loop).</param>
+    /// <param name="microBatches">Gradient accumulation: each step's batch in this many micro-batches, each loss divided by their number, one backward each.</param>
     public static RunOutcome Train(Module<Tensor, Tensor> model, Tensor x, Tensor y, Func<Tensor, Tensor, Tensor> loss,
         Func<IEnumerable<TorchSharp.Modules.Parameter>, optim.Optimizer> optimizer, int epochs, int batchSize,
-        IClippingPolicy? clipping, int seed, Func<Module<Tensor, Tensor>, string> metric)
+        IClippingPolicy? clipping, int seed, Func<Module<Tensor, Tensor>, string> metric, ZeroBy zero = ZeroBy.Optimizer, int microBatches = 1)
     {
         using var monitor = GradientMonitor.Attach(model);
         using var guarded = monitor.Guard(optimizer(model.parameters()), clipping);
@@ -39,18 +52,35 @@ public static class SupervisedLoop
             for (int start = 0; start + batchSize <= rows; start += batchSize)
             {
                 using var scope = torch.NewDisposeScope();
-                var index = torch.tensor(order.AsSpan(start, batchSize).ToArray());
-                guarded.zero_grad();
-                var l = loss(model.call(x.index_select(0, index)), y.index_select(0, index));
-                l.backward();
-                monitor.Capture(l);
+                if (zero == ZeroBy.Optimizer) guarded.zero_grad();
+                else if (zero == ZeroBy.Model) model.zero_grad();
+                if (microBatches == 1)
+                {
+                    var index = torch.tensor(order.AsSpan(start, batchSize).ToArray());
+                    var l = loss(model.call(x.index_select(0, index)), y.index_select(0, index));
+                    l.backward();
+                    monitor.Capture(l);
+                }
+                else
+                {
+                    double total = 0;
+                    int size = batchSize / microBatches;
+                    for (int m = 0; m < microBatches; m++)
+                    {
+                        var index = torch.tensor(order.AsSpan(start + m * size, size).ToArray());
+                        var l = loss(model.call(x.index_select(0, index)), y.index_select(0, index)) / microBatches;
+                        l.backward();
+                        total += l.item<float>();
+                    }
+                    monitor.Capture(total);
+                }
                 guarded.step();
                 steps++;
             }
         }
         model.eval();
         var quality = metric(model);
-        return new RunOutcome(monitor.Diagnose(), quality, steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps };
+        return new RunOutcome(monitor.Diagnose(), quality, steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps, Model = model, Profile = monitor.Profile };
     }
 
     /// <summary>Accuracy of arg-max predictions on (<paramref name="x"/>, <paramref name="labels"/>), as "accuracy 0.953".</summary>

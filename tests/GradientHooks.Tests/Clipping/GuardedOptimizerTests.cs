@@ -13,7 +13,7 @@ public class GuardedOptimizerTests
     {
         var model = TestModels.Mlp();
         var (x, y) = TestModels.Batch();
-        using var monitor = GradientMonitor.Attach(model, new MonitorOptions { Every = 5 });
+        using var monitor = GradientMonitor.Attach(model, new MonitorOptions { Every = 5, FullStepsAtStart = 0 });
         var optimizer = monitor.Guard(torch.optim.SGD(model.parameters(), 0.1), Clip.SkipNonFinite());
 
         // Step 1 is light: the loss comes back with the non-finite check (one transfer) and equals libtorch's value.
@@ -47,7 +47,7 @@ public class GuardedOptimizerTests
 
         // Without the every-step check a light record is not vouched for: the guard finds the NaN itself and skips.
         var second = TestModels.Mlp(seed: 3);
-        using var uncheckedMonitor = GradientMonitor.Attach(second, new MonitorOptions { Every = 5, CheckNonFiniteEveryStep = false });
+        using var uncheckedMonitor = GradientMonitor.Attach(second, new MonitorOptions { Every = 5, CheckNonFiniteEveryStep = false, FullStepsAtStart = 0 });
         var guard = uncheckedMonitor.Guard(torch.optim.SGD(second.parameters(), 0.1), Clip.SkipNonFinite());
         var kept = second.parameters().Select(TestModels.Values).ToArray();
         guard.zero_grad();

@@ -101,7 +101,7 @@ public class CaptureTests
     {
         var model = TestModels.Mlp();
         var (x, y) = TestModels.Batch();
-        using var monitor = GradientMonitor.Attach(model, new MonitorOptions { Every = 3, HistoryLength = 2 });
+        using var monitor = GradientMonitor.Attach(model, new MonitorOptions { Every = 3, HistoryLength = 2, FullStepsAtStart = 0 });
         var full = new List<long>();
         for (int i = 0; i < 10; i++)
         {
@@ -117,11 +117,27 @@ public class CaptureTests
     }
 
     [Fact]
+    public void The_first_steps_are_full_whatever_Every_says()
+    {
+        var model = TestModels.Mlp();
+        var (x, y) = TestModels.Batch();
+        using var monitor = GradientMonitor.Attach(model, new MonitorOptions { Every = 4, FullStepsAtStart = 3 });
+        var full = new List<long>();
+        for (int i = 0; i < 9; i++)
+        {
+            model.zero_grad();
+            TestModels.Backward(model, x, y);
+            if (monitor.Capture().IsFull) full.Add(monitor.StepCount);
+        }
+        Assert.Equal(new long[] { 1, 2, 3, 4, 8 }, full);
+    }
+
+    [Fact]
     public void A_nan_between_full_steps_is_still_caught_and_kept()
     {
         var model = TestModels.Mlp();
         var (x, y) = TestModels.Batch();
-        using var monitor = GradientMonitor.Attach(model, new MonitorOptions { Every = 10 });
+        using var monitor = GradientMonitor.Attach(model, new MonitorOptions { Every = 10, FullStepsAtStart = 0 });
         TestModels.Backward(model, x, y);
         using (torch.no_grad()) model.named_parameters().First().parameter.grad![0, 0] = float.NaN;
         var r = monitor.Capture();

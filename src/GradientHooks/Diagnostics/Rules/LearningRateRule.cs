@@ -1,0 +1,94 @@
+namespace GradientHooks.Diagnostics.Rules;
+
+/// <summary>
+/// The learning rate, judged by how far each update moves the weights: the update ratio ‖Δw‖/‖w‖ per layer, whose
+/// usual value is about <see cref="DiagnosticThresholds.TypicalUpdateRatio"/> (1e−3).
+/// <list type="bullet">
+/// <item>Too high: the median over layers, as a median over 5 consecutive full steps, reaches
+/// <see cref="DiagnosticThresholds.HighUpdateRatio"/>, on steps that are not gradient spikes (a spike's large update is
+/// the explosion's doing, reported by <see cref="ExplodingRule"/>). Dated by the first such step, so when it comes before
+/// the damage (an explosion, dead units) it is their root cause. The remedy divides the rate by the measured ratio
+/// over 1e−3.</item>
+/// <item>Too low: the loss has not fallen, gradients flow (no layer passes none, the first layer's is within the
+/// vanishing threshold of the last's) and the window's median update ratio over layers is below
+/// <see cref="DiagnosticThresholds.FrozenUpdateRatio"/>. The remedy multiplies the rate by 1e−3 over the ratio.</item>
+/// </list>
+/// </summary>
+internal sealed class LearningRateRule : IDiagnosticRule
+{
+    private const int Block = 5;
+
+    public IEnumerable<Finding> Evaluate(DiagnosisContext c)
+    {
+        if (TooHigh(c) is { } high) yield return high;
+        else if (TooLow(c) is { } low) yield return low;
+    }
+
+    /// <summary>Median over layers of the update ratio of a full step, or null when the step has none.</summary>
+    private static double? LayerMedian(StepRecord r)
+    {
+        var ratios = r.Layers.Select(l => l.UpdateRatio).OfType<double>().Where(double.IsFinite).ToList();
+        return ratios.Count == 0 ? null : DiagnosisContext.Median(ratios);
+    }
+
+    private static Finding? TooHigh(DiagnosisContext c)
+    {
+        var t = c.Thresholds;
+        var steps = c.FullSteps;
+        // Steps whose total norm is a spike (×SpikeFactor the median of the up to 10 steps before) are left out.
+        var calm = new List<(StepRecord Step, double Ratio)>();
+        for (int i = 0; i < steps.Count; i++)
+        {
+            if (LayerMedian(steps[i]) is not double m) continue;
+            var before = steps.Skip(Math.Max(0, i - 10)).Take(Math.Min(i, 10)).Select(r => r.TotalNorm).Where(double.IsFinite).ToList();
+            if (before.Count > 0 && steps[i].TotalNorm > t.SpikeFactor * DiagnosisContext.Median(before)) continue;
+            calm.Add((steps[i], m));
+        }
+        for (int i = 0; i + Block <= calm.Count; i++)
+        {
+            var block = calm.Skip(i).Take(Block).ToList();
+            double median = DiagnosisContext.Median(block.Select(b => b.Ratio));
+            if (median < t.HighUpdateRatio) continue;
+            var onset = block[0].Step;
+            var layers = onset.Layers.Where(l => l.UpdateRatio is double u && u >= t.HighUpdateRatio).OrderByDescending(l => l.UpdateRatio).ToList();
+            double factor = Remedies.RoundFactor(median / t.TypicalUpdateRatio);
+            var evidence = new List<string>
+            {
+                $"median over layers of the update ratio ‖Δw‖/‖w‖: {median:0.00e+0} over steps {block[0].Step.Step}–{block[^1].Step.Step} (threshold {t.HighUpdateRatio:0.###}; a well-set rate moves the weights about {t.TypicalUpdateRatio:0.#e+0} of their size per step)",
+                $"at step {onset.Step}: " + string.Join(", ", onset.Layers.Where(l => l.UpdateRatio is not null).Select(l => $"{l.Layer} {l.UpdateRatio:0.0e+0}")),
+                $"those steps' gradients were not spikes (each below ×{t.SpikeFactor:0.#} the median of the steps before it): the step size, not the gradient, made the updates large",
+            };
+            return new Finding(FindingKind.LearningRateTooHigh, Severity.Warning,
+                $"The learning rate is too high: from step {onset.Step} each update moved the weights by {median:P0} of their size, about {median / t.TypicalUpdateRatio:0} times the usual {t.TypicalUpdateRatio:0.#e+0}.",
+                layers.Select(l => l.Layer).ToList(), evidence,
+                new List<Remedy> { Remedies.LowerLearningRateBy(factor, $"dividing by about {factor:0} brings the update ratio near {t.TypicalUpdateRatio:0.#e+0}") })
+            { Since = onset.Step };
+        }
+        return null;
+    }
+
+    private static Finding? TooLow(DiagnosisContext c)
+    {
+        var t = c.Thresholds;
+        if (!c.LearnedNothing(out var flat)) return null;
+        var flowing = c.FlowingLayers;
+        if (flowing.Count < 1 || c.Layers.Any(l => l.PassesNoGradient)) return null;
+        if (flowing.Count >= 2 && flowing[0].FlowingRms < t.VanishingRatio * flowing[^1].FlowingRms) return null;
+        var ratios = c.Window.Select(LayerMedian).OfType<double>().ToList();
+        if (ratios.Count < t.MinSteps) return null;
+        double median = DiagnosisContext.Median(ratios);
+        if (!(median < t.FrozenUpdateRatio) || median <= 0) return null;
+        double factor = Remedies.RoundFactor(t.TypicalUpdateRatio / median);
+        var evidence = new List<string>
+        {
+            $"median over layers of the update ratio ‖Δw‖/‖w‖: {median:0.0e+0} over the window (threshold {t.FrozenUpdateRatio:0.#e+0}; a well-set rate moves the weights about {t.TypicalUpdateRatio:0.#e+0} of their size per step)",
+            flat,
+            $"gradients flow: every layer passes some, and {flowing[0].Layer}'s RMS is {(flowing.Count >= 2 ? flowing[0].FlowingRms / flowing[^1].FlowingRms : 1):0.0e+0} × {flowing[^1].Layer}'s",
+        };
+        return new Finding(FindingKind.LearningRateTooLow, Severity.Warning,
+            $"The learning rate is too low: each update moves the weights by {median:0.0e+0} of their size, {t.TypicalUpdateRatio / median:0} times less than usual, and the loss does not move.",
+            Array.Empty<string>(), evidence,
+            new List<Remedy> { Remedies.RaiseLearningRateBy(factor, $"multiplying by about {factor:0} brings the update ratio near {t.TypicalUpdateRatio:0.#e+0}") })
+        { Since = c.Window[0].Step };
+    }
+}
