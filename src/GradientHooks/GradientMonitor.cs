@@ -271,12 +271,24 @@ public sealed class GradientMonitor : IDisposable
     {
         var probe = _firstForward!;
         if (_order is null && (probe.SawForward || step >= FirstSteps))
-            SetOrder(DataFlowOrder.Compute(_model, Parameters.Select(p => p.Layer).Distinct().ToList(), probe.FirstRun));
+            SetOrder(DataFlowOrder.Compute(_model, Parameters.Select(p => p.Layer).Distinct().ToList(), probe.FirstRun, LayersWithoutGradient()));
         if (_order is null || !(probe.InputDone || step >= FirstSteps)) return;
         _profile = _profile with { Input = probe.Input() };
         HookErrors.AddRange(probe.Errors);
         probe.Dispose();
         _firstForward = null;
+    }
+
+    /// <summary>Layers none of whose parameters has a gradient now (read once, at the first capture).</summary>
+    private HashSet<string> LayersWithoutGradient()
+    {
+        var with = new HashSet<string>();
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            using var g = _parameters[i].grad;
+            if (g is not null) with.Add(Parameters[i].Layer);
+        }
+        return Parameters.Select(p => p.Layer).Where(l => !with.Contains(l)).ToHashSet();
     }
 
     private void SetOrder(LayerOrder order)

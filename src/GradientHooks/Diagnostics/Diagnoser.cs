@@ -12,7 +12,7 @@ public static class Diagnoser
     private static readonly IDiagnosticRule[] WindowRules =
     {
         new GradientsNotZeroedRule(), new UnscaledInputsRule(), new LearningRateRule(), new VanishingRule(), new DyingReluRule(),
-        new SaturationRule(), new LossRule(), new HookCoverageRule(),
+        new SaturationRule(), new LossRule(), new HookCoverageRule(), new ModelReadingRule(),
     };
 
     /// <summary>Diagnoses <paramref name="history"/> (oldest first) with <paramref name="thresholds"/> (defaults when null).</summary>

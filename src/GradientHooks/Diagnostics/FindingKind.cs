@@ -35,4 +35,8 @@ public enum FindingKind
     LearningRateTooHigh,
     /// <summary>Updates too small to move the loss: ‖Δw‖/‖w‖ far below the usual 1e−3 while gradients flow and the loss stays flat.</summary>
     LearningRateTooLow,
+    /// <summary>The layers' data-flow order could only be taken from declaration order (information).</summary>
+    LayerOrderUnknown,
+    /// <summary>Trainable layers that received no gradient (information): never used in <c>forward()</c>, or cut off from the loss.</summary>
+    UnusedLayers,
 }

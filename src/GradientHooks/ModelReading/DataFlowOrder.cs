@@ -36,9 +36,13 @@ internal static class DataFlowOrder
     /// The data-flow order of <paramref name="layers"/> (the owners of the monitored parameters, in parameter order) in
     /// <paramref name="model"/>, given the first runs the pre-hooks saw (module path → position; empty when none fired).
     /// </summary>
-    public static LayerOrder Compute(Module model, IReadOnlyList<string> layers, IReadOnlyDictionary<string, int> firstRun)
+    /// <param name="model">The model.</param>
+    /// <param name="layers">The layers to order, in parameter order.</param>
+    /// <param name="firstRun">First runs seen by the pre-hooks.</param>
+    /// <param name="unused">Layers with no gradient after the first backward: they never ran, so that the IL not finding them says nothing about the order of the others; they go last.</param>
+    public static LayerOrder Compute(Module model, IReadOnlyList<string> layers, IReadOnlyDictionary<string, int> firstRun, IReadOnlySet<string>? unused = null)
     {
-        var walk = new Walk(layers, firstRun);
+        var walk = new Walk(layers, firstRun, unused ?? new HashSet<string>());
         var ordered = walk.Order(model, "");
         // Layers the walk did not reach (a parameter registered under a path that is no module): declaration order, last.
         foreach (var l in layers) if (!ordered.Contains(l)) ordered.Add(l);
@@ -52,9 +56,12 @@ internal static class DataFlowOrder
         private readonly HashSet<string> _wanted;
         private readonly IReadOnlyDictionary<string, int> _firstRun;
 
-        public Walk(IReadOnlyList<string> layers, IReadOnlyDictionary<string, int> firstRun)
+        private readonly IReadOnlySet<string> _unused;
+
+        public Walk(IReadOnlyList<string> layers, IReadOnlyDictionary<string, int> firstRun, IReadOnlySet<string> unused)
         {
             _layers = layers;
+            _unused = unused;
             _wanted = new HashSet<string>(layers, StringComparer.Ordinal);
             _firstRun = firstRun;
         }
@@ -124,11 +131,11 @@ internal static class DataFlowOrder
                 return sorted.Count(c => IndexOf(uses, c.Module) is int at && at < firstParameter);
             }
 
-            // 1. Pre-hooks, when every child ran through them.
+            // 1. Pre-hooks, when every child that ran at all ran through them.
             var runs = children.Select(c => FirstRun(c.Path)).ToList();
-            if (runs.All(r => r is not null))
+            if (runs.Select((r, i) => r is not null || Unused(children[i].Path)).All(x => x) && runs.Any(r => r is not null))
             {
-                var sorted = children.Select((c, i) => (c, r: runs[i]!.Value, i)).OrderBy(x => x.r).ThenBy(x => x.i).Select(x => x.c).ToList();
+                var sorted = children.Select((c, i) => (c, r: runs[i] ?? int.MaxValue, i)).OrderBy(x => x.r).ThenBy(x => x.i).Select(x => x.c).ToList();
                 Used(LayerOrderSource.Hooks);
                 return (sorted, OwnAtFromIl(sorted));
             }
@@ -140,7 +147,7 @@ internal static class DataFlowOrder
             if (positions.Any(p => p is not null))
             {
                 var sorted = children.Select((c, i) => (c, p: positions[i] ?? int.MaxValue, i)).OrderBy(x => x.p).ThenBy(x => x.i).Select(x => x.c).ToList();
-                Used(positions.All(p => p is not null) ? LayerOrderSource.ForwardIL : LayerOrderSource.Declaration);
+                Used(positions.Select((p, i) => p is not null || Unused(children[i].Path)).All(x => x) ? LayerOrderSource.ForwardIL : LayerOrderSource.Declaration);
                 return (sorted, OwnAtFromIl(sorted));
             }
             // 4. Declaration.
@@ -154,6 +161,9 @@ internal static class DataFlowOrder
             var flow = NativeFlows.Where(f => children.All(c => f.Contains(c.Name))).MinBy(f => f.Length);
             return flow is null ? children : children.OrderBy(c => Array.IndexOf(flow, c.Name)).ToList();
         }
+
+        /// <summary>True when no layer under <paramref name="path"/> received a gradient: it never ran.</summary>
+        private bool Unused(string path) => _layers.Where(l => l == path || l.StartsWith(path + ".", StringComparison.Ordinal)).All(_unused.Contains);
 
         private static int? IndexOf(IReadOnlyList<object> uses, Module? child)
         {

@@ -21,10 +21,11 @@ internal static class TorchMlpRemedies
         RemedyKind.GlobalNormClipping => Option(r, r.Title, o.Clipping is null
             ? "TorchMlpOptions.Clipping = Clip.GlobalNorm(1.0) (rescales the whole gradient when its norm exceeds 1)"
             : $"TorchMlpOptions.Clipping is {o.Clipping}; lower its limit, or the learning rate"),
-        RemedyKind.LowerLearningRate => Option(r, "Lower learning rate", $"TorchMlpOptions.LearningRate = {Number(learningRate / 10)} (now {Number(learningRate)})"),
-        RemedyKind.RaiseLearningRate => Option(r, "Check the learning rate", $"TorchMlpOptions.LearningRate = {Number(learningRate * 3)} (now {Number(learningRate)}), or more Epochs"),
+        RemedyKind.LowerLearningRate => Option(r, "Lower learning rate", $"TorchMlpOptions.LearningRate = {Number(learningRate / (r.Factor ?? 10))} (now {Number(learningRate)}{(r.Factor is double f ? $"; ÷{Number(f)} brings the update ratio near 1e-3" : "")})"),
+        RemedyKind.RaiseLearningRate => Option(r, r.Factor is null ? "Check the learning rate" : "Raise learning rate", $"TorchMlpOptions.LearningRate = {Number(learningRate * (r.Factor ?? 3))} (now {Number(learningRate)}{(r.Factor is double g ? $"; ×{Number(g)} brings the update ratio near 1e-3" : "")}), or more Epochs"),
+        RemedyKind.StandardizeInputs => Option(r, "Standardise the features", "mlContext.Transforms.NormalizeMeanVariance(\"Features\") before the trainer (mean 0, variance 1 per slot, fitted on the training data); for a regression label of large values, predict it in smaller units (divide it by a constant with a CustomMapping and multiply the Score back)"),
         RemedyKind.CheckInputs => Option(r, "Check the features", "NaN often starts in the data: mlContext.Transforms.ReplaceMissingValues, or filter the rows, before the trainer"),
-        RemedyKind.SkipNonFinite or RemedyKind.CallModules or RemedyKind.Rollback => null,   // the trainer has no rollback option
+        RemedyKind.SkipNonFinite or RemedyKind.CallModules or RemedyKind.Rollback or RemedyKind.ZeroGradients => null,   // the trainer skips NaN steps and zeroes its gradients; it has no rollback option
         _ => r,
     });
 

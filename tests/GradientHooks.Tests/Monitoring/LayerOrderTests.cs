@@ -90,6 +90,39 @@ public class LayerOrderTests
     }
 
     [Fact]
+    public void The_diagnosis_says_when_the_order_is_only_declaration_order_and_which_layers_never_get_a_gradient()
+    {
+        torch.manual_seed(1);
+        var model = new ThroughDelegates();
+        using var monitor = GradientMonitor.Attach(model);
+        for (int i = 0; i < 6; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            model.zero_grad();
+            model.call(torch.randn(8, 4)).square().mean().backward();
+            monitor.Capture();
+        }
+        var d = monitor.Diagnose();
+        var order = Assert.Single(d.Findings, f => f.Kind == GradientHooks.Diagnostics.FindingKind.LayerOrderUnknown);
+        Assert.Equal(GradientHooks.Diagnostics.Severity.Info, order.Severity);
+        Assert.Contains("ThroughDelegates", order.Summary);
+
+        torch.manual_seed(1);
+        var unused = new SharedAndUnused();
+        using var second = GradientMonitor.Attach(unused);
+        for (int i = 0; i < 6; i++)
+        {
+            using var scope = torch.NewDisposeScope();
+            unused.zero_grad();
+            unused.call(torch.randn(8, 4)).square().mean().backward();
+            second.Capture();
+        }
+        var u = Assert.Single(second.Diagnose().Findings, f => f.Kind == GradientHooks.Diagnostics.FindingKind.UnusedLayers);
+        Assert.Equal(new[] { "unused" }, u.Layers);
+        Assert.DoesNotContain(second.Diagnose().Findings, f => f.Kind == GradientHooks.Diagnostics.FindingKind.LayerOrderUnknown);
+    }
+
+    [Fact]
     public void A_Sequential_is_ordered_by_hooks()
     {
         var (order, _) = Observe(TestModels.Mlp(input: 4));
