@@ -8,6 +8,7 @@
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- soak 20000       RSS / tensor-count soak
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- mlnet-epoch 15   TorchMlp epoch vs hand-written loop (add --variants for monitor settings)
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- --filter '*DataRead*'   IDataView → buffers
+//   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- --filter '*FirstSteps*'   cost of the data-flow order and input-scale check (first steps, later steps)
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;

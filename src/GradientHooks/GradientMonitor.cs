@@ -105,8 +105,11 @@ public sealed class GradientMonitor : IDisposable
             try
             {
                 monitor._profile = ModelProfiler.Profile(model, monitor._units, monitor._parameters, monitor._activations?.HookedPaths ?? new HashSet<string>());
-                monitor._firstForward = new FirstForwardProbe(FirstSteps);
-                monitor._firstForward.Attach(model);
+                if (options.DetectLayerOrder)
+                {
+                    monitor._firstForward = new FirstForwardProbe(FirstSteps);
+                    monitor._firstForward.Attach(model);
+                }
                 if (options.TraceNonFinite != NonFiniteTraceMode.Off) monitor._tracer = new NonFiniteTracer(model, options.TraceNonFinite, options.NonFiniteTraceSteps);
             }
             catch

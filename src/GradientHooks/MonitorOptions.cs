@@ -27,6 +27,14 @@ public sealed record MonitorOptions
     /// </summary>
     public bool CheckNonFiniteEveryStep { get; init; } = true;
 
+    /// <summary>
+    /// Order the layers by data flow (<see cref="LayerOrder"/>): pre-hooks on every module for the first
+    /// forward passes, then removed, and the IL of custom modules' <c>forward()</c> read once; the same pre-hooks measure
+    /// the input's scale (<see cref="Diagnostics.ModelProfile.Input"/>). False: parameter (declaration) order, no input
+    /// scale, no pre-hook. Default true.
+    /// </summary>
+    public bool DetectLayerOrder { get; init; } = true;
+
     /// <summary>Forward hooks on activation modules (ReLU family, Sigmoid, Tanh). Hooks fire only through <c>module.call(x)</c>. Default true.</summary>
     public bool TrackActivations { get; init; } = true;
 

@@ -10,9 +10,19 @@ namespace GradientHooks.Corpus.Tests;
 /// healthy runs no Warning or Critical finding, broken runs the expected kind naming the expected layers and no wrong
 /// kind. The same judgement produces the README's confusion table (<c>dotnet run --project tests/GradientHooks.Corpus</c>).
 /// </summary>
-public class CorpusVerdictTests(ITestOutputHelper output)
+public class CorpusVerdictTests(ITestOutputHelper output, CorpusVerdictTests.TrainedRuns runs) : IClassFixture<CorpusVerdictTests.TrainedRuns>
 {
-    public static TheoryData<string> Runs()
+    /// <summary>Every run trained at most once per test run, on first use, and its verdict kept for every assertion.</summary>
+    public sealed class TrainedRuns
+    {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Verdict>> _verdicts = new();
+
+        public Verdict Of(string name) => _verdicts.GetOrAdd(name, n => new Lazy<Verdict>(() => Corpus.Run(Corpus.Named(n)))).Value;
+
+        public IReadOnlyList<Verdict> All() => Corpus.All.Select(r => Of(r.Name)).ToList();
+    }
+
+    public static TheoryData<string> RunNames()
     {
         var data = new TheoryData<string>();
         foreach (var run in Corpus.All) data.Add(run.Name);
@@ -20,13 +30,13 @@ public class CorpusVerdictTests(ITestOutputHelper output)
     }
 
     [CorpusTheory]
-    [MemberData(nameof(Runs))]
+    [MemberData(nameof(RunNames))]
     public void The_run_gets_its_verdict(string name)
     {
         var run = Corpus.Named(name);
         var missing = run.Files.Where(f => !SharedData.Has(f)).ToList();
         Assert.True(missing.Count == 0, $"needs ../shared/data/{string.Join(", ", missing)}");
-        var verdict = Corpus.Run(run);
+        var verdict = runs.Of(name);
         output.WriteLine($"{run.Name}: {verdict.Outcome.Metric}, {verdict.Outcome.Steps} steps; {verdict.Found}");
         output.WriteLine(verdict.Outcome.Diagnosis.ToString());
         Assert.True(verdict.Correct, verdict.Reason);
@@ -37,9 +47,18 @@ public class CorpusVerdictTests(ITestOutputHelper output)
     [CorpusFact]
     public void The_NaN_input_run_names_the_input_batch_as_the_origin()
     {
-        var verdict = Corpus.Run(Corpus.Named("breast-cancer-nan-input"));
+        var verdict = runs.Of("breast-cancer-nan-input");
         var finding = Assert.Single(verdict.Problems, p => p.Kind == FindingKind.NonFiniteGradients);
         Assert.Contains("the input batch held NaN/Inf before the first layer", finding.Evidence[0]);
+    }
+
+    [CorpusFact]
+    public void The_table_in_docs_is_the_one_the_corpus_prints()
+    {
+        var table = ConfusionTable.Markdown(runs.All());
+        var docs = DocsTable.Read();
+        output.WriteLine(table);
+        Assert.True(docs == table.TrimEnd(), $"docs/diagnosis.md's corpus table differs from what the corpus prints now; regenerate it with `dotnet run -c Release --project tests/GradientHooks.Corpus -- --write-docs`.\nNow:\n{table}");
     }
 
     [Fact]

@@ -1,8 +1,8 @@
 using GradientHooks.Corpus;
 
-// dotnet run -c Release --project tests/GradientHooks.Corpus [-- run-name ...] [--details] [--trace]
+// dotnet run -c Release --project tests/GradientHooks.Corpus [-- run-name ...] [--details] [--trace] [--ratios] [--write-docs]
 // Trains every corpus run (or the named ones), prints the confusion table in Markdown, and exits with 1 when any
-// verdict is wrong, 2 when ../shared/data is missing.
+// verdict is wrong, 2 when ../shared/data is missing. --write-docs puts the table of all runs into docs/diagnosis.md.
 var details = args.Contains("--details");
 var names = args.Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray();
 var runs = names.Length == 0 ? Corpus.All : names.Select(Corpus.Named).ToList();
@@ -20,7 +20,7 @@ foreach (var run in runs)
     verdicts.Add(verdict);
     Console.Error.WriteLine($"  {verdict.Outcome.Metric}, {verdict.Outcome.Steps} steps, {verdict.Outcome.Elapsed.TotalSeconds:0.0} s: {verdict.Found}{(verdict.Correct ? "" : " WRONG: " + verdict.Reason)}");
     if (details) Console.Error.WriteLine(verdict.Outcome.Diagnosis);
-    if (args.Contains("--ratios"))
+    if (args.Contains("--ratios"))   // per layer: the first five update ratios, the largest and smallest 5-step medians
     {
         var full = verdict.Outcome.History.Where(r => r.IsFull && r.UpdateRatios != null).ToList();
         foreach (var layer in full.SelectMany(r => r.Layers).Select(l => l.Layer).Distinct())
@@ -35,5 +35,12 @@ foreach (var run in runs)
         foreach (var r in verdict.Outcome.History)
             Console.Error.WriteLine(FormattableString.Invariant($"    step {r.Step,6} loss {r.Loss,10:G4} norm {r.TotalNorm,10:G4} {(r.HasNonFinite ? "NaN" : "")} {string.Join(" ", r.Layers.Select(l => $"{l.Layer}:{l.Gradient.Rms:G2}"))}{(r.Skipped ? " SKIPPED: " + r.Clipping?.Reason : "")}"));
 }
-Console.WriteLine(ConfusionTable.Markdown(verdicts));
+var table = ConfusionTable.Markdown(verdicts);
+Console.WriteLine(table);
+if (args.Contains("--write-docs"))
+{
+    if (names.Length > 0) { Console.Error.WriteLine("--write-docs writes the table of every run: give no run names."); return 2; }
+    DocsTable.Write(table);
+    Console.Error.WriteLine($"wrote the table into {DocsTable.DocsPath}");
+}
 return verdicts.All(v => v.Correct) ? 0 : 1;

@@ -81,6 +81,8 @@ internal static class CausalOrder
         {
             if (!placed.Add(f)) return;
             var given = Upstream(f).Where(k => k != RemedyKind.Other).ToHashSet();
+            // "Check the learning rate" fits a flat loss with nothing behind it; behind a cause (dead units, vanishing) it misleads.
+            if (CauseOf(f) is { Kind: not FindingKind.LearningRateTooLow }) given.Add(RemedyKind.RaiseLearningRate);
             var final = Final(f);
             result.Add(final with { Cause = CauseOf(f)?.Kind, Remedies = final.Remedies.Where(r => !given.Contains(r.Kind)).ToList() });
             foreach (var next in linked.Where(kv => ReferenceEquals(kv.Value, f)).Select(kv => kv.Key).OrderBy(Began).ThenBy(x => RankOf(x.Kind)))

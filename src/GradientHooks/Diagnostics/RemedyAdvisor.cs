@@ -106,11 +106,11 @@ internal sealed class RemedyAdvisor
         if (_p.HasNormalization) return null;
         var hidden = _p.Layers.Take(Math.Max(0, _p.Layers.Count - 1)).ToList();
         if (hidden.Count == 0) return null;
-        var all = hidden.Select((l, i) => $"bn{i + 1} = {NormFor(l)} after {l.Layer}").ToList();
+        var all = hidden.Select((l, i) => $"bn{i + 1} = {NormFor(l)} after {Code(l.Layer)}").ToList();
         var fields = all.Count <= 4 ? string.Join(", ", all) : string.Join(", ", all.Take(2)) + $", … , {all[^1]} ({all.Count} in all)";
         var first = hidden[0];
         return new Remedy("Batch normalization",
-            $"Normalising each layer's pre-activations keeps them out of saturation and the per-layer gain near one. Normalization.InsertBatchNorm rewrites only a Sequential; in this {_p.ModelType}, add the fields {fields} and call each between its layer and the activation in forward(), e.g. act(bn1.forward({first.Layer}.forward(x))) (LayerNorm for recurrent nets or small batches)") { Kind = RemedyKind.BatchNorm };
+            $"Normalising each layer's pre-activations keeps them out of saturation and the per-layer gain near one. Normalization.InsertBatchNorm rewrites only a Sequential; in this {_p.ModelType}, add the fields {fields} and call each between its layer and the activation in forward(), e.g. act(bn1.forward({Code(first.Layer)}.forward(x))) (LayerNorm for recurrent nets or small batches)") { Kind = RemedyKind.BatchNorm };
     }
 
     private Remedy? CallModules()
@@ -121,6 +121,9 @@ internal sealed class RemedyAdvisor
         return new Remedy("Call activation modules through .call()",
             $"Forward hooks fire only through Module.call: in forward(), write {a.Path}.call(x) instead of {a.Path}.forward(x){(silent.Count > 1 ? $" (likewise for {Names(silent.Skip(1).ToList())})" : "")}, and the activation statistics (dead and saturated outputs per batch) are recorded") { Kind = RemedyKind.CallModules };
     }
+
+    /// <summary>A module path as C# reaches it: <c>body.0</c> (a ModuleList entry) is <c>body[0]</c>.</summary>
+    private static string Code(string path) => System.Text.RegularExpressions.Regex.Replace(path, @"\.(\d+)", "[$1]");
 
     private static string NormFor(LayerScale l) => l.Module switch
     {

@@ -6,9 +6,10 @@ namespace GradientHooks.Diagnostics.Rules;
 /// <list type="bullet">
 /// <item>Too high: the median over layers, as a median over 5 consecutive full steps, reaches
 /// <see cref="DiagnosticThresholds.HighUpdateRatio"/>, on steps that are not gradient spikes (a spike's large update is
-/// the explosion's doing, reported by <see cref="ExplodingRule"/>). Dated by the first such step, so when it comes before
-/// the damage (an explosion, dead units) it is their root cause. The remedy divides the rate by the measured ratio
-/// over 1e−3.</item>
+/// the explosion's doing, reported by <see cref="ExplodingRule"/>), and the loss rose above ×1.5 its value there (or
+/// NaN/Inf came) within 10 steps: large first steps that the loss takes in its stride are not a fault. Dated by the
+/// first such step, so when it comes before the damage (an explosion, dead units) it is their root cause. The remedy
+/// divides the rate by the measured ratio over 1e−3.</item>
 /// <item>Too low: the loss has not fallen, gradients flow (no layer passes none, the first layer's is within the
 /// vanishing threshold of the last's) and the window's median update ratio over layers is below
 /// <see cref="DiagnosticThresholds.FrozenUpdateRatio"/>. The remedy multiplies the rate by 1e−3 over the ratio.</item>
@@ -50,6 +51,10 @@ internal sealed class LearningRateRule : IDiagnosticRule
             double median = DiagnosisContext.Median(block.Select(b => b.Ratio));
             if (median < t.HighUpdateRatio) continue;
             var onset = block[0].Step;
+            // Large updates alone are not harm: an RNN clipped at norm 1 takes steps of 40 % in its first updates and
+            // trains well. They are too large when the loss blows up with them (or NaN follows) within Response steps.
+            var harm = Harm(c, onset);
+            if (harm is null) return null;
             var layers = onset.Layers.Where(l => l.UpdateRatio is double u && u >= t.HighUpdateRatio).OrderByDescending(l => l.UpdateRatio).ToList();
             double factor = Remedies.RoundFactor(median / t.TypicalUpdateRatio);
             var evidence = new List<string>
@@ -57,6 +62,7 @@ internal sealed class LearningRateRule : IDiagnosticRule
                 $"median over layers of the update ratio ‖Δw‖/‖w‖: {median:0.00e+0} over steps {block[0].Step.Step}–{block[^1].Step.Step} (threshold {t.HighUpdateRatio:0.###}; a well-set rate moves the weights about {t.TypicalUpdateRatio:0.#e+0} of their size per step)",
                 $"at step {onset.Step}: " + string.Join(", ", onset.Layers.Where(l => l.UpdateRatio is not null).Select(l => $"{l.Layer} {l.UpdateRatio:0.0e+0}")),
                 $"those steps' gradients were not spikes (each below ×{t.SpikeFactor:0.#} the median of the steps before it): the step size, not the gradient, made the updates large",
+                harm,
             };
             return new Finding(FindingKind.LearningRateTooHigh, Severity.Warning,
                 $"The learning rate is too high: from step {onset.Step} each update moved the weights by {median:P0} of their size, about {median / t.TypicalUpdateRatio:0} times the usual {t.TypicalUpdateRatio:0.#e+0}.",
@@ -66,6 +72,39 @@ internal sealed class LearningRateRule : IDiagnosticRule
         }
         return null;
     }
+
+    /// <summary>
+    /// The damage a large update did, judged on the step after it (a step's loss and gradients are measured before its
+    /// update, so update s shows at step s + 1), for the updates from <paramref name="onset"/> on, at most
+    /// <see cref="GradientSpikes.Response"/> of them, made with calm gradients (an update made with a spiking gradient is
+    /// the explosion's doing): the loss rising above ×<see cref="GradientSpikes.StartRise"/> its value at the onset, NaN/Inf,
+    /// or a hidden layer's units going dead (more than <see cref="DiagnosticThresholds.DeadUnitFraction"/> passing no
+    /// gradient) that were alive at the onset. Null when the loss took the large steps in its stride.
+    /// </summary>
+    private static string? Harm(DiagnosisContext c, StepRecord onset)
+    {
+        var t = c.Thresholds;
+        var steps = c.FullSteps;
+        double? start = onset.Loss;
+        var alive = Hidden(onset).Where(u => u.ZeroFraction <= t.DeadUnitFraction).Select(u => u.Layer).ToHashSet();
+        for (int i = 0; i < steps.Count; i++)
+        {
+            var s = steps[i];
+            if (s.Step < onset.Step || s.Step >= onset.Step + GradientSpikes.Response) continue;
+            var before = steps.Skip(Math.Max(0, i - 10)).Take(Math.Min(i, 10)).Select(r => r.TotalNorm).Where(double.IsFinite).ToList();
+            if (before.Count > 0 && s.TotalNorm > t.SpikeFactor * DiagnosisContext.Median(before)) continue;   // a spiking gradient
+            var next = c.History.FirstOrDefault(r => r.Step == s.Step + 1);
+            if (next is null) continue;
+            if (next.HasNonFinite || next.Loss is double l && !double.IsFinite(l)) return $"NaN/Inf followed at step {next.Step}, after the update of step {s.Step}";
+            if (start is double first && next.Loss is double after && after > GradientSpikes.StartRise * first)
+                return $"the loss rose with them: {first:0.####} at step {onset.Step}, {after:0.####} at step {next.Step} after the update of step {s.Step} (×{after / first:0.#}; threshold ×{GradientSpikes.StartRise})";
+            if (Hidden(next).FirstOrDefault(u => alive.Contains(u.Layer) && u.ZeroFraction > t.DeadUnitFraction) is { } dead)
+                return $"units died with them: at step {next.Step}, after the update of step {s.Step}, {dead.ZeroUnits} of {dead.Units} units of {dead.Layer} passed no gradient, against {Hidden(onset).First(u => u.Layer == dead.Layer).ZeroUnits} at step {onset.Step}";
+        }
+        return null;
+    }
+
+    private static IEnumerable<UnitStats> Hidden(StepRecord r) => r.Units.Take(Math.Max(0, r.Units.Count - 1));
 
     private static Finding? TooLow(DiagnosisContext c)
     {
