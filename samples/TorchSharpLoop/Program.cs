@@ -1,39 +1,65 @@
 // An ordinary TorchSharp training loop with GradientHooks added: the two marked lines in Train are the only change.
 // Task: classify points of three interleaved spirals (generated, no download). First a deep sigmoid network, whose
-// gradients vanish; then the same network after the remedies the diagnosis names (ReLU, He init, BatchNorm).
-//   dotnet run -c Release --project samples/TorchSharpLoop [-- --steps 200]
+// gradients vanish; then the same network after the remedies the diagnosis names (ReLU, He init, BatchNorm). Writes
+// loss.png and gradient-flow.png (both runs) under --out.
+//   dotnet run -c Release --project samples/TorchSharpLoop [-- --steps 200 --out torchsharp-loop-output]
+using System.CommandLine;
 using GradientHooks;
 using GradientHooks.Clipping;
 using GradientHooks.Initialization;
 using GradientHooks.Layers;
+using GradientHooks.Reporting;
+using GradientHooks.Samples;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-int steps = args.Length >= 2 && args[0] == "--steps" ? int.Parse(args[1]) : 200;
-torch.manual_seed(42);
-var (x, y) = Spirals(points: 300, classes: 3);
-
-var layers = new List<(string, Module<Tensor, Tensor>)>();
-for (int i = 1; i <= 9; i++)
+var stepsOption = new Option<int>("--steps") { Description = "Training steps per run (at least 20).", DefaultValueFactory = _ => 200 };
+var outOption = new Option<DirectoryInfo>("--out") { Description = "Folder for loss.png and gradient-flow.png.", DefaultValueFactory = _ => new DirectoryInfo("torchsharp-loop-output") };
+var root = new RootCommand("A deep sigmoid MLP trained with the two GradientHooks lines, its diagnosis, then the remedies it names.") { stepsOption, outOption };
+root.SetAction(parse =>
 {
-    layers.Add(($"fc{i}", Linear(i == 1 ? 2 : 64, 64)));
-    layers.Add(($"act{i}", Sigmoid()));
+    int steps = parse.GetValue(stepsOption) is >= 20 and var s ? s : throw new SampleException($"--steps must be at least 20, got {parse.GetValue(stepsOption)}.");
+    var output = SampleCommandLine.OutputFolder(parse.GetValue(outOption)!, "--out");
+    return Run(steps, output);
+});
+return SampleCommandLine.Invoke(root, args);
+
+static int Run(int steps, DirectoryInfo output)
+{
+    torch.manual_seed(42);
+    var (x, y) = Spirals(points: 300, classes: 3);
+
+    var layers = new List<(string, Module<Tensor, Tensor>)>();
+    for (int i = 1; i <= 9; i++)
+    {
+        layers.Add(($"fc{i}", Linear(i == 1 ? 2 : 64, 64)));
+        layers.Add(($"act{i}", Sigmoid()));
+    }
+    layers.Add(("out", Linear(64, 3)));
+    var model = Sequential(layers);
+
+    Console.WriteLine("== 1. A 10-layer sigmoid MLP, default initialization ==");
+    var before = Train(model, x, y, steps);
+
+    Console.WriteLine("== 2. The remedies: ReLU, He initialization, BatchNorm ==");
+    var repaired = Normalization.InsertBatchNorm(ActivationSwap.Replace(model, Activation.Sigmoid, Activation.ReLU));
+    var init = Init.Apply(repaired, InitScheme.HeNormal);
+    Console.WriteLine($"Init.Apply: {init.Initialized.Count(p => p.Scheme != null)} weights re-drawn (He normal, gain of the activation that follows), {init.Initialized.Count(p => p.Scheme == null)} biases zeroed, {init.Skipped.Count} modules skipped");
+    var after = Train(repaired, x, y, steps);
+
+    var runs = new Dictionary<string, IReadOnlyList<StepRecord>> { ["sigmoid, default init"] = before, ["ReLU, He, BatchNorm"] = after };
+    var charts = new[]
+    {
+        GradientCharts.CompareRuns(runs, ChartMetric.Loss, Path.Combine(output.FullName, "loss.png")),
+        GradientCharts.GradientFlow(runs, Path.Combine(output.FullName, "gradient-flow.png"), lastSteps: 50),
+    };
+    Console.WriteLine($"Charts in {output.FullName}: {string.Join(", ", charts.Select(Path.GetFileName))}");
+    return 0;
 }
-layers.Add(("out", Linear(64, 3)));
-var model = Sequential(layers);
 
-Console.WriteLine("== 1. A 10-layer sigmoid MLP, default initialization ==");
-Train(model);
-
-Console.WriteLine("== 2. The remedies: ReLU, He initialization, BatchNorm ==");
-var repaired = Normalization.InsertBatchNorm(ActivationSwap.Replace(model, Activation.Sigmoid, Activation.ReLU));
-var init = Init.Apply(repaired, InitScheme.HeNormal);
-Console.WriteLine($"Init.Apply: {init.Initialized.Count(p => p.Scheme != null)} weights re-drawn (He normal, gain of the activation that follows), {init.Initialized.Count(p => p.Scheme == null)} biases zeroed, {init.Skipped.Count} modules skipped");
-Train(repaired);
-
-void Train(Sequential net)
+static IReadOnlyList<StepRecord> Train(Sequential net, Tensor x, Tensor y, int steps)
 {
     using var monitor = GradientMonitor.Attach(net);                                                           // added line 1
     var optimizer = monitor.Guard(torch.optim.SGD(net.parameters(), 0.05, momentum: 0.9), Clip.GlobalNorm(5.0)); // added line 2
@@ -57,6 +83,7 @@ void Train(Sequential net)
     }
     Console.WriteLine();
     Console.WriteLine(monitor.Diagnose());     // what is wrong, the evidence, and the call that fixes it
+    return monitor.History.ToList();
 }
 
 static (Tensor X, Tensor Y) Spirals(int points, int classes)

@@ -1,6 +1,6 @@
 namespace GradientHooks.Reporting;
 
-/// <summary>What <see cref="GradientCharts.CompareRuns"/> plots per step.</summary>
+/// <summary>What <see cref="GradientCharts.CompareRuns(IReadOnlyDictionary{string, IReadOnlyList{StepRecord}}, ChartMetric, string, int, int)"/> plots per step.</summary>
 public enum ChartMetric
 {
     /// <summary>The loss passed to Capture.</summary>
