@@ -76,7 +76,7 @@ static int Run(CharCorpus corpus, TrainingSettings settings, string clipName, Di
     Row("max total gradient norm", r => r.MaxGradientNorm.ToString("0.00e+0"));
     Row("clipped steps", r => r.ClippedSteps.ToString());
     Row("skipped steps", r => r.SkippedSteps.ToString());
-    Row("diagnosis", r => Markup.Escape(r.Diagnosis.IsHealthy ? "healthy" : string.Join(", ", r.Diagnosis.Findings.Where(f => f.Severity >= Severity.Warning).Select(f => $"{f.Kind} ({f.Severity})"))));
+    Row("diagnosis", r => Markup.Escape(r.Diagnosis.IsHealthy ? "healthy" : string.Join(", ", r.Diagnosis.Findings.Where(f => f.Severity >= Severity.Warning).Select(f => $"{f.Title} ({f.Severity})"))));
     AnsiConsole.Write(table);
 
     foreach (var r in runs)

@@ -79,7 +79,7 @@ public static class TrainingProgress
         public void Rediagnose()
         {
             var d = monitor.Diagnose();
-            var problems = d.Findings.Where(f => f.Severity >= Severity.Warning).Select(f => $"{f.Kind} ({f.Severity})").ToList();
+            var problems = d.Findings.Where(f => f.Severity >= Severity.Warning).Select(f => $"{f.Title} ({f.Severity})").ToList();
             _findings = !d.HasEnoughData ? "not enough data" : problems.Count == 0 ? "healthy" : string.Join(", ", problems);
         }
 

@@ -88,14 +88,14 @@ public sealed class GradientMonitor : IDisposable
         }
         if (parameters.Count == 0)
             throw new ArgumentException(
-                $"Model '{model.GetName()}' has no trainable parameters (found {frozen.Count} with requires_grad = false). " +
+                $"Model '{ModelName(model)}' has no trainable parameters (found {frozen.Count} with requires_grad = false). " +
                 "Attach the monitor to a model whose parameters require gradients.", nameof(model));
 
         lock (AttachLock)
         {
             if (Attached.TryGetValue(model, out _))
                 throw new InvalidOperationException(
-                    $"Model '{model.GetName()}' already has a GradientMonitor attached. Dispose that monitor before attaching another.");
+                    $"Model '{ModelName(model)}' already has a GradientMonitor attached. Dispose that monitor before attaching another.");
             var monitor = new GradientMonitor(model, options, parameters.ToArray(), infos.ToArray(), frozen.ToArray());
             if (monitor._activations != null)
             {
@@ -175,7 +175,7 @@ public sealed class GradientMonitor : IDisposable
 
     private StepRecord CaptureCore(double? loss, Tensor? lossTensor)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         if (_firstForward != null) ObserveFirstForward(_step + 1);
         if (_pending != null) Seal(_pending);   // captured twice without a step: the first record is complete
 
@@ -193,7 +193,7 @@ public sealed class GradientMonitor : IDisposable
             {
                 _reducer.Clear();
                 throw new InvalidOperationException(
-                    $"Capture found no gradients on any of the {_parameters.Length} trainable parameters of '{_model.GetName()}'. " +
+                    $"Capture found no gradients on any of the {_parameters.Length} trainable parameters of '{ModelName(_model)}'. " +
                     "Call loss.backward() before Capture (or before optimizer.step()).");
             }
             bool checkedFinite = false;
@@ -258,6 +258,23 @@ public sealed class GradientMonitor : IDisposable
             LayerOrder = _order,
             MissingGradients = MissingNamesOrEmpty(), Time = DateTimeOffset.UtcNow, CheckedFinite = checkedFinite,
         };
+    }
+
+    /// <summary>
+    /// The model as a user would name it: the name given to its Module constructor, or its .NET type for modules whose
+    /// name is libtorch's (a Sequential calls itself <c>torch::nn::SequentialImpl</c>).
+    /// </summary>
+    internal static string ModelName(Module model)
+    {
+        var name = model.GetName();
+        return string.IsNullOrEmpty(name) || name.Contains("::", StringComparison.Ordinal) ? model.GetType().Name : name;
+    }
+
+    private void ThrowIfDisposed()
+    {
+        if (_disposed)
+            throw new ObjectDisposedException(nameof(GradientMonitor),
+                $"This GradientMonitor on '{ModelName(_model)}' was disposed and its hooks removed. Attach a new one: GradientMonitor.Attach(model).");
     }
 
     /// <summary>Whether step <paramref name="step"/> (1-based) gets full statistics: every <see cref="MonitorOptions.Every"/>-th, and the first <see cref="MonitorOptions.FullStepsAtStart"/>.</summary>
@@ -349,7 +366,7 @@ public sealed class GradientMonitor : IDisposable
     public GuardedOptimizer Guard(optim.Optimizer optimizer, IClippingPolicy? clipping, RollbackOptions? rollback)
     {
         rollback?.Validate();
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(optimizer);
         if (optimizer is GuardedOptimizer)
             throw new ArgumentException("The optimizer is already a GuardedOptimizer; guard the inner optimizer once.", nameof(optimizer));
@@ -365,7 +382,7 @@ public sealed class GradientMonitor : IDisposable
     /// </summary>
     public Diagnostics.Diagnosis Diagnose(Diagnostics.DiagnosticThresholds? thresholds = null)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ThrowIfDisposed();
         return Diagnostics.Diagnoser.Diagnose(History, thresholds, Profile);
     }
 

@@ -73,7 +73,9 @@ public sealed class GuardedOptimizer : optim.Optimizer
     /// <returns>What the inner optimizer returned, or null for a skipped step.</returns>
     public override Tensor step(Func<Tensor>? closure = null)
     {
-        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        if (IsDisposed)
+            throw new ObjectDisposedException(nameof(GuardedOptimizer),
+                "This GuardedOptimizer was disposed (with the optimizer it wrapped). Create the optimizer again and guard it: monitor.Guard(optimizer, clipping).");
         var record = _monitor.TakePendingOrCapture();
         LastStep = record;
         // Were the gradients zeroed since the last update? Seen here when it went through this guard; the probe checks

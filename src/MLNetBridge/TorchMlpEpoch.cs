@@ -40,7 +40,7 @@ public sealed record TorchMlpEpoch(
     public override string ToString()
     {
         var findings = Diagnosis.Findings.Count == 0 ? "healthy"
-            : string.Join(", ", Diagnosis.Findings.Select(f => $"{f.Kind} ({f.Severity})"));
+            : string.Join(", ", Diagnosis.Findings.Select(f => $"{f.Title} ({f.Severity})"));
         return FormattableString.Invariant(
             $"epoch {Epoch}: loss {Loss:G4}{(ValidationLoss is double v ? $", validation {v:G4}" : "")}, gradient norm mean {MeanGradientNorm:G3} max {MaxGradientNorm:G3}, lr {LearningRate:G3}, clipped {ClippedSteps}/{Steps}, skipped {SkippedSteps}, {Elapsed.TotalSeconds:F2} s; {findings}");
     }

@@ -28,11 +28,21 @@ public static class TorchMlpModelOperations
         ArgumentException.ThrowIfNullOrWhiteSpace(filePath);
         var bytes = SaveToBytes(catalog, model, inputSchema);
         var target = Path.GetFullPath(filePath);
-        var temporary = Path.Combine(Path.GetDirectoryName(target)!, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
+        var folder = Path.GetDirectoryName(target)!;
+        if (Directory.Exists(target))
+            throw new IOException($"Cannot save the model to '{target}': it is a folder; give a file path such as '{Path.Combine(target, "model.zip")}'.");
+        if (!Directory.Exists(folder))
+            throw new DirectoryNotFoundException($"Cannot save the model to '{target}': its folder '{folder}' does not exist.");
+        var temporary = Path.Combine(folder, $".{Path.GetFileName(target)}.{Guid.NewGuid():N}.tmp");
         try
         {
             File.WriteAllBytes(temporary, bytes);
             File.Move(temporary, target, overwrite: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The temporary file is ours, not the user's: name the path they gave.
+            throw new IOException($"Cannot save the model to '{target}': {e.Message.Replace(temporary, target)}", e);
         }
         finally
         {

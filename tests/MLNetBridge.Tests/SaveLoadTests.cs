@@ -118,13 +118,16 @@ public sealed class SaveLoadTests : IDisposable
         Assert.NotEqual(Scores(first), Scores(second));
         Assert.Equal(new[] { "model.zip" }, Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName));
 
-        // The move fails (the target is a directory): the temporary file is removed and the directory left as it was.
+        // The target is a directory: refused, naming the path given (never our temporary file), the directory left as it was.
         var occupied = Directory.CreateDirectory(Path.Combine(_dir, "occupied.zip")).FullName;
-        Assert.ThrowsAny<IOException>(() => ml.Model.SaveTorchMlp(second, data.Schema, occupied));
+        var folder = Assert.ThrowsAny<IOException>(() => ml.Model.SaveTorchMlp(second, data.Schema, occupied));
+        Assert.Contains($"'{occupied}': it is a folder", folder.Message);
+        Assert.DoesNotContain(".tmp", folder.Message);
         Assert.Empty(Directory.GetFileSystemEntries(occupied));
         Assert.Equal(new[] { "model.zip", "occupied.zip" }, Directory.GetFileSystemEntries(_dir).Select(Path.GetFileName).Order());
         // The directory does not exist: nothing is created.
-        Assert.Throws<DirectoryNotFoundException>(() => ml.Model.SaveTorchMlp(second, data.Schema, Path.Combine(_dir, "absent", "model.zip")));
+        var absent = Assert.Throws<DirectoryNotFoundException>(() => ml.Model.SaveTorchMlp(second, data.Schema, Path.Combine(_dir, "absent", "model.zip")));
+        Assert.Equal($"Cannot save the model to '{Path.Combine(_dir, "absent", "model.zip")}': its folder '{Path.Combine(_dir, "absent")}' does not exist.", absent.Message);
         Assert.False(Directory.Exists(Path.Combine(_dir, "absent")));
     }
 

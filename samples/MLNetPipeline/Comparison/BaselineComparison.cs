@@ -34,7 +34,7 @@ public static class BaselineComparison
             var results = new List<(string Name, double Metric, double Seconds, string Extra)>();
             var torch = Measure(ml, set, train, test, set.Featurize.Append(Trainer(ml, set)));
             foreach (var finding in torch.Findings)
-                Console.WriteLine($"  TorchMlp {finding.Kind}: {string.Join("; ", finding.Evidence)}");
+                Console.WriteLine($"  TorchMlp {finding.Title} ({finding.Severity}): {string.Join("; ", finding.Evidence)}");
             results.Add(("TorchMlp", torch.Metric, torch.Seconds, torch.Extra));
             foreach (var (name, trainer) in set.Baselines)
             {
@@ -67,7 +67,7 @@ public static class BaselineComparison
         var metric = Metric.Of(ml, set.Task, ((ITransformer)model).Transform(test), set.Label);
         var torch = model.OfType<TorchMlpTransformer>().SingleOrDefault();
         var extra = torch?.TrainingDiagnosis is { } d
-            ? (d.IsHealthy ? "healthy" : string.Join(", ", d.Findings.Select(f => $"{f.Kind} ({f.Severity})")))
+            ? (d.IsHealthy ? "healthy" : string.Join(", ", d.Findings.Select(f => $"{f.Title} ({f.Severity})")))
             : "";
         return (metric, seconds, extra, torch?.TrainingDiagnosis?.Findings ?? Array.Empty<GradientHooks.Diagnostics.Finding>());
     }

@@ -22,4 +22,39 @@ public sealed record Finding(FindingKind Kind, Severity Severity, string Summary
     /// zeroed before an explosion); null for a root cause. Fix the cause first: its remedies come first.
     /// </summary>
     public FindingKind? Cause { get; init; }
+
+    /// <summary>
+    /// A short headline for lists and progress lines, in words: "exploding gradients" for a problem, and for
+    /// information a name that does not alarm ("gradient spikes absorbed", "some dead units", "inputs on a raw scale").
+    /// </summary>
+    public string Title => Severity == Severity.Info ? InfoTitle(Kind) : ProblemTitle(Kind);
+
+    private static string ProblemTitle(FindingKind kind) => kind switch
+    {
+        FindingKind.VanishingGradients => "vanishing gradients",
+        FindingKind.ExplodingGradients => "exploding gradients",
+        FindingKind.NonFiniteGradients => "NaN/Inf gradients",
+        FindingKind.DyingRelu => "dying ReLU",
+        FindingKind.SaturatedActivations => "saturated activations",
+        FindingKind.LossPlateau => "flat loss",
+        FindingKind.LossOscillation => "oscillating or rising loss",
+        FindingKind.TrainingRolledBack => "training rolled back",
+        FindingKind.GradientsNotZeroed => "gradients never zeroed",
+        FindingKind.UnscaledInputs => "unscaled inputs",
+        FindingKind.LearningRateTooHigh => "learning rate too high",
+        FindingKind.LearningRateTooLow => "learning rate too low",
+        _ => InfoTitle(kind),
+    };
+
+    private static string InfoTitle(FindingKind kind) => kind switch
+    {
+        FindingKind.ExplodingGradients => "gradient spikes absorbed",
+        FindingKind.DyingRelu => "some dead units",
+        FindingKind.UnscaledInputs => "inputs on a raw scale",
+        FindingKind.NotEnoughData => "not enough data yet",
+        FindingKind.ActivationsNotObserved => "activations not observed",
+        FindingKind.LayerOrderUnknown => "layer order from declaration",
+        FindingKind.UnusedLayers => "layers without gradient",
+        _ => ProblemTitle(kind) + " (a note)",
+    };
 }

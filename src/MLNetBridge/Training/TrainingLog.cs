@@ -27,7 +27,7 @@ internal sealed class TrainingLog : IDisposable
     {
         _channel.Info(MessageSensitivity.None, $"trained {epochs} of {planned} epochs; gradient diagnosis: {(diagnosis.IsHealthy ? "healthy" : $"{diagnosis.Findings.Count(f => f.Severity != Severity.Info)} problem(s)")}");
         foreach (var f in diagnosis.Findings.Where(f => f.Severity != Severity.Info))
-            _channel.Warning(MessageSensitivity.None, $"[{f.Severity}] {f.Kind}: {f.Summary}" + (f.Remedies.Count > 0 ? $" Remedy: {f.Remedies[0].Detail}" : ""));
+            _channel.Warning(MessageSensitivity.None, $"[{f.Severity}] {f.Title}: {f.Summary}" + (f.Remedies.Count > 0 ? $" Remedy: {f.Remedies[0].Detail}" : ""));
     }
 
     public void Dispose() => _channel.Dispose();

@@ -45,13 +45,29 @@ public class AttachErrorTests
     }
 
     [Fact]
-    public void Use_after_dispose_throws_ObjectDisposed()
+    public void Use_after_dispose_says_what_to_do_and_names_a_Sequential_by_its_type()
     {
         var model = TestModels.Mlp();
         var monitor = GradientMonitor.Attach(model);
+        var guard = monitor.Guard(torch.optim.SGD(model.parameters(), 0.1));
         monitor.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => monitor.Capture());
+        var capture = Assert.Throws<ObjectDisposedException>(() => monitor.Capture());
+        Assert.Contains("This GradientMonitor on 'Sequential' was disposed", capture.Message);
+        Assert.Contains("GradientMonitor.Attach(model)", capture.Message);
+        Assert.DoesNotContain("::", capture.Message);
         Assert.Throws<ObjectDisposedException>(() => monitor.Guard(torch.optim.SGD(model.parameters(), 0.1)));
+        guard.Dispose();
+        var step = Assert.Throws<ObjectDisposedException>(() => guard.step());
+        Assert.Contains("monitor.Guard(optimizer, clipping)", step.Message);
+    }
+
+    [Fact]
+    public void A_second_attach_names_a_Sequential_by_its_type_not_libtorchs_name()
+    {
+        var model = TestModels.Mlp();
+        using var first = GradientMonitor.Attach(model);
+        var e = Assert.Throws<InvalidOperationException>(() => GradientMonitor.Attach(model));
+        Assert.StartsWith("Model 'Sequential' already has a GradientMonitor attached", e.Message);
     }
 
     [Theory]

@@ -111,7 +111,7 @@ public sealed class PublicApiInputTests
         Add("TensorBoardSink.Attach(FlushInterval < 0)", range, "FlushInterval", "must not be negative", () => { using var m = Monitored(out _); TensorBoardSink.Attach(m, Temp(), new TensorBoardOptions { FlushInterval = TimeSpan.FromSeconds(-1) }); });
         Add("JsonLinesSink.Attach(null path)", nullEx, "path", "path", () => { using var m = Monitored(out _); JsonLinesSink.Attach(m, null!); });
         Add("CsvSink.Attach(empty path)", arg, "path", "path", () => { using var m = Monitored(out _); CsvSink.Attach(m, ""); });
-        Add("GradientCharts.GradientFlow(null)", nullEx, "history", "history", () => GradientCharts.GradientFlow(null!, Temp() + ".png"));
+        Add("GradientCharts.GradientFlow(null)", nullEx, "history", "history", () => GradientCharts.GradientFlow((IReadOnlyList<StepRecord>)null!, Temp() + ".png"));
         Add("GradientCharts.GradientFlow(empty history)", arg, "history", "no fully captured step", () => GradientCharts.GradientFlow(Array.Empty<StepRecord>(), Temp() + ".png"));
         Add("GradientCharts.LossCurve(no losses)", arg, "history", "pass the loss to monitor.Capture(loss)", () => GradientCharts.LossCurve(Captured(withLoss: false), Temp() + ".png"));
         Add("GradientCharts.NormHeatmap(tiny size)", range, "width", "too small", () => GradientCharts.NormHeatmap(Captured(withLoss: true), Temp() + ".png", 10, 10));

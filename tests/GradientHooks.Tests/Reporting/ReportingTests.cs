@@ -205,6 +205,6 @@ public sealed class ReportingTests : IDisposable
         Assert.Equal(20, lines.Length);
         Assert.StartsWith("mlp: step 40/40 loss ", lines[^1]);
         Assert.Contains("clipped 40 skipped 0", lines[^1]);
-        Assert.Matches(@"\| (healthy|not enough data|\w+ \((Warning|Critical)\))", lines[^1]);
+        Assert.Matches(@"\| (healthy|not enough data|[\w/ -]+ \((Warning|Critical)\))", lines[^1]);
     }
 }
