@@ -1,3 +1,4 @@
+using GradientHooks.Samples;
 using System.Diagnostics;
 using GradientHooks.MLNet;
 using Microsoft.ML;
@@ -13,8 +14,8 @@ namespace MLNetPipeline;
 /// </summary>
 public sealed class PipelineRun(MLContext ml, IDataView data, string source, string labelColumn, string[] featureColumns, TorchMlpTask task, TorchMlpOptions options)
 {
-    /// <summary>Runs every step; returns the process exit code.</summary>
-    public int Run(string modelPath)
+    /// <summary>Runs every step, writes the training charts into <paramref name="charts"/>; returns the process exit code.</summary>
+    public int Run(string modelPath, DirectoryInfo charts)
     {
         Console.WriteLine($"Data: {source}; label '{labelColumn}', {featureColumns.Length} feature columns; task {task}");
         var split = ml.Data.TrainTestSplit(data, testFraction: 0.2, seed: options.Seed ?? 1);
@@ -52,6 +53,13 @@ public sealed class PipelineRun(MLContext ml, IDataView data, string source, str
 
         Console.WriteLine("Gradient diagnosis of the training run");
         Console.WriteLine(trainer.TrainingDiagnosis!.ToString());
+        var run = new Dictionary<string, IReadOnlyList<GradientHooks.StepRecord>> { ["TorchMlp"] = trainer.TrainingSteps };
+        var written = new[]
+        {
+            GradientHooks.Reporting.GradientCharts.CompareRuns(run, GradientHooks.Reporting.ChartMetric.Loss, Path.Combine(charts.FullName, "loss.png")),
+            GradientHooks.Reporting.GradientCharts.GradientFlow(run, Path.Combine(charts.FullName, "gradient-flow.png")),
+        };
+        Console.WriteLine($"Charts in {charts.FullName}: {string.Join(", ", written.Select(Path.GetFileName))}");
 
         ml.Model.SaveTorchMlp(model, data.Schema, modelPath);
         var loaded = new MLContext().Model.LoadTorchMlp(modelPath, out _);

@@ -1,3 +1,4 @@
+using GradientHooks.Samples;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 

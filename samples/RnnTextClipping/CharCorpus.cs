@@ -1,3 +1,4 @@
+using GradientHooks.Samples;
 using System.Text;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -29,12 +30,12 @@ public sealed class CharCorpus
 
     public int Encode(char c) => _index.TryGetValue(c, out var i) ? i : 0;
 
-    /// <summary>Reads a text file; a missing, empty or too short file is a <see cref="CorpusException"/> saying which.</summary>
+    /// <summary>Reads a text file; a missing, empty or too short file is a <see cref="SampleException"/> saying which.</summary>
     public static CharCorpus FromFile(string path, int sequenceLength, int batchSize)
     {
-        if (!File.Exists(path)) throw new CorpusException($"--text: file '{path}' does not exist.");
+        if (!File.Exists(path)) throw new SampleException($"--text: file '{path}' does not exist.");
         var text = File.ReadAllText(path);
-        if (text.Length == 0) throw new CorpusException($"--text: file '{path}' is empty.");
+        if (text.Length == 0) throw new SampleException($"--text: file '{path}' is empty.");
         var corpus = new CharCorpus(text, Path.GetFileName(path));
         corpus.CheckLength(sequenceLength, batchSize, $"--text: file '{path}'");
         return corpus;
@@ -45,7 +46,7 @@ public sealed class CharCorpus
     {
         long needed = (long)batchSize * (sequenceLength + 1);
         if (Train.Length < needed || Validation.Length < sequenceLength + 1)
-            throw new CorpusException($"{what} has {Text.Length} characters; a batch of {batchSize} sequences of {sequenceLength} needs at least {(long)(needed / 0.9) + 1} (lower --seq-len or give a longer text).");
+            throw new SampleException($"{what} has {Text.Length} characters; a batch of {batchSize} sequences of {sequenceLength} needs at least {(long)(needed / 0.9) + 1} (lower --seq-len or give a longer text).");
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using GradientHooks.Samples;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -7,8 +7,11 @@ using GradientHooks;
 using GradientHooks.Clipping;
 using GradientHooks.Diagnostics;
 using GradientHooks.Reporting;
+using GradientHooks.Samples;
 using RnnTextClipping;
 using Spectre.Console;
+
+if (Console.IsOutputRedirected) AnsiConsole.Profile.Width = 240;   // a log or a pipe gets whole lines, not 80-column wraps
 
 var defaults = new TrainingSettings();
 var textOption = new Option<FileInfo?>("--text") { Description = "Text file to train on (default: a generated corpus with nested brackets and quoted speech)." };
@@ -19,42 +22,35 @@ var hiddenOption = new Option<int>("--hidden") { Description = "Hidden units.", 
 var seqOption = new Option<int>("--seq-len") { Description = "Characters per truncated-BPTT chunk.", DefaultValueFactory = _ => defaults.SequenceLength };
 var lrOption = new Option<double>("--lr") { Description = "SGD learning rate.", DefaultValueFactory = _ => defaults.LearningRate };
 var seedOption = new Option<int>("--seed") { Description = "Seed of the initial weights.", DefaultValueFactory = _ => defaults.Seed };
+var markdownOption = new Option<bool>("--markdown") { Description = "Also print the comparison as a Markdown table (what docs/samples.md quotes)." };
 var outOption = new Option<DirectoryInfo>("--out") { Description = "Folder for charts and TensorBoard logs.", DefaultValueFactory = _ => new DirectoryInfo("rnn-clipping-output") };
 
 var root = new RootCommand("Train a character RNN with and without gradient clipping and compare.")
 {
-    textOption, cellOption, clipOption, stepsOption, hiddenOption, seqOption, lrOption, seedOption, outOption,
+    textOption, cellOption, clipOption, stepsOption, hiddenOption, seqOption, lrOption, seedOption, outOption, markdownOption,
 };
 root.SetAction(parse =>
 {
-    try
+    var settings = new TrainingSettings
     {
-        var settings = new TrainingSettings
-        {
-            Cell = Choice(parse.GetValue(cellOption)!, "--cell", "rnn", "lstm", "gru"),
-            Steps = Positive(parse.GetValue(stepsOption), "--steps"),
-            Hidden = Positive(parse.GetValue(hiddenOption), "--hidden"),
-            SequenceLength = Positive(parse.GetValue(seqOption), "--seq-len"),
-            LearningRate = parse.GetValue(lrOption) is > 0 and var lr && double.IsFinite(lr) ? lr : throw new CorpusException("--lr must be a positive number."),
-            Seed = parse.GetValue(seedOption),
-        };
-        var clipName = Choice(parse.GetValue(clipOption)!, "--clip", "none", "value", "norm", "adaptive", "agc", "zscore", "adagc", "spikes");
-        var text = parse.GetValue(textOption);
-        var corpus = text is null ? CharCorpus.Generate() : CharCorpus.FromFile(text.FullName, settings.SequenceLength, settings.BatchSize);
-        corpus.CheckLength(settings.SequenceLength, settings.BatchSize, "the corpus");
-        return Run(corpus, settings, clipName, parse.GetValue(outOption)!);
-    }
-    catch (CorpusException e)
-    {
-        Console.Error.WriteLine($"error: {e.Message}");
-        return 2;
-    }
+        Cell = Choice(parse.GetValue(cellOption)!, "--cell", "rnn", "lstm", "gru"),
+        Steps = Positive(parse.GetValue(stepsOption), "--steps"),
+        Hidden = Positive(parse.GetValue(hiddenOption), "--hidden"),
+        SequenceLength = Positive(parse.GetValue(seqOption), "--seq-len"),
+        LearningRate = parse.GetValue(lrOption) is > 0 and var lr && double.IsFinite(lr) ? lr : throw new SampleException("--lr must be a positive number."),
+        Seed = parse.GetValue(seedOption),
+    };
+    var clipName = Choice(parse.GetValue(clipOption)!, "--clip", "none", "value", "norm", "adaptive", "agc", "zscore", "adagc", "spikes");
+    var text = parse.GetValue(textOption);
+    var output = SampleCommandLine.OutputFolder(parse.GetValue(outOption)!, "--out");
+    var corpus = text is null ? CharCorpus.Generate() : CharCorpus.FromFile(SampleCommandLine.InputFile(text, "--text").FullName, settings.SequenceLength, settings.BatchSize);
+    corpus.CheckLength(settings.SequenceLength, settings.BatchSize, "the corpus");
+    return Run(corpus, settings, clipName, output, parse.GetValue(markdownOption));
 });
-return root.Parse(args).Invoke();
+return SampleCommandLine.Invoke(root, args);
 
-static int Run(CharCorpus corpus, TrainingSettings settings, string clipName, DirectoryInfo output)
+static int Run(CharCorpus corpus, TrainingSettings settings, string clipName, DirectoryInfo output, bool markdown)
 {
-    output.Create();
     AnsiConsole.MarkupLine($"[bold]Corpus[/]: {Markup.Escape(corpus.Source)}, {corpus.Text.Length:N0} characters, {corpus.Vocabulary.Length} symbols");
     AnsiConsole.MarkupLine($"[bold]Model[/]: Embedding → {settings.Cell.ToUpperInvariant()}({settings.Hidden}) → Linear; SGD lr {settings.LearningRate}, batch {settings.BatchSize} × {settings.SequenceLength} characters, {settings.Steps} steps per run");
 
@@ -69,7 +65,13 @@ static int Run(CharCorpus corpus, TrainingSettings settings, string clipName, Di
     }
 
     var table = new Table().Title("Same model, same data, same initial weights").AddColumn("").AddColumns(runs.Select(r => new TableColumn(Markup.Escape(r.Name)).RightAligned()).ToArray());
-    void Row(string label, Func<RunResult, string> value) => table.AddRow(new[] { label }.Concat(runs.Select(value)).ToArray());
+    var rows = new List<string[]>();
+    void Row(string label, Func<RunResult, string> value)
+    {
+        var row = new[] { label }.Concat(runs.Select(value)).ToArray();
+        rows.Add(row);
+        table.AddRow(row);
+    }
     Row("final validation loss (nats/char)", r => r.FinalValidation.ToString("0.000"));
     Row("best validation loss", r => r.BestValidation.ToString("0.000"));
     Row("bits per character (final)", r => r.FinalBitsPerCharacter.ToString("0.000"));
@@ -78,11 +80,20 @@ static int Run(CharCorpus corpus, TrainingSettings settings, string clipName, Di
     Row("skipped steps", r => r.SkippedSteps.ToString());
     Row("diagnosis", r => Markup.Escape(r.Diagnosis.IsHealthy ? "healthy" : string.Join(", ", r.Diagnosis.Findings.Where(f => f.Severity >= Severity.Warning).Select(f => $"{f.Title} ({f.Severity})"))));
     AnsiConsole.Write(table);
+    if (markdown)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"| {settings.Cell} ({settings.Hidden}), SGD lr {settings.LearningRate}, {settings.Steps} steps | {string.Join(" | ", runs.Select(r => r.Name))} |");
+        Console.WriteLine($"|---|{string.Concat(runs.Select(_ => "---:|"))}");
+        foreach (var row in rows) Console.WriteLine($"| {string.Join(" | ", row.Select(c => Markup.Remove(c)))} |");
+        Console.WriteLine();
+    }
 
     foreach (var r in runs)
         foreach (var f in r.Diagnosis.Findings.Where(f => f.Severity >= Severity.Warning))
         {
-            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(r.Name)}[/]: {Markup.Escape(f.Summary)}");
+            var story = f.Cause is { } cause ? $" [grey](since step {f.Since}, follows from {cause})[/]" : f.Since is long since ? $" [grey](since step {since})[/]" : "";
+            AnsiConsole.MarkupLine($"[bold]{Markup.Escape(r.Name)}[/]: {Markup.Escape(f.Summary)}{story}");
             foreach (var e in f.Evidence.Take(3)) AnsiConsole.MarkupLine($"    [grey]{Markup.Escape(e)}[/]");
         }
 
@@ -95,8 +106,8 @@ static int Run(CharCorpus corpus, TrainingSettings settings, string clipName, Di
     var charts = new[]
     {
         GradientCharts.CompareRuns(byName, ChartMetric.Loss, Path.Combine(output.FullName, "loss.png")),
-        GradientCharts.CompareRuns(byName, ChartMetric.GradientNorm, Path.Combine(output.FullName, "gradient-norm.png")),
-        GradientCharts.GradientFlow(best.Steps, Path.Combine(output.FullName, "gradient-flow.png"), lastSteps: 50),
+        GradientCharts.CompareRuns(byName, ChartMetric.GradientNorm, Path.Combine(output.FullName, "gradient-norm.png"), Threshold(clipName)),
+        GradientCharts.GradientFlow(byName, Path.Combine(output.FullName, "gradient-flow.png"), lastSteps: 50),
     };
     AnsiConsole.MarkupLine($"\n[bold]Output[/] in {Markup.Escape(output.FullName)}: {string.Join(", ", charts.Select(Path.GetFileName))}, tensorboard/ (tensorboard --logdir {Markup.Escape(Path.Combine(output.FullName, "tensorboard"))})");
     return 0;
@@ -114,6 +125,8 @@ static IClippingPolicy? Policy(string name) => name switch
     _ => null,
 };
 
+static double? Threshold(string name) => name == "norm" ? 1.0 : null;   // the limit of Clip.GlobalNorm(1.0), drawn on the norm chart
+
 static string Describe(string name) => name switch
 {
     "value" => "Clip.Value(0.05)",
@@ -127,6 +140,6 @@ static string Describe(string name) => name switch
 };
 
 static string Choice(string value, string option, params string[] allowed) =>
-    allowed.Contains(value) ? value : throw new CorpusException($"{option}: '{value}' is not one of {string.Join(", ", allowed)}.");
+    allowed.Contains(value) ? value : throw new SampleException($"{option}: '{value}' is not one of {string.Join(", ", allowed)}.");
 
-static int Positive(int value, string option) => value > 0 ? value : throw new CorpusException($"{option} must be a positive integer, got {value}.");
+static int Positive(int value, string option) => value > 0 ? value : throw new SampleException($"{option} must be a positive integer, got {value}.");

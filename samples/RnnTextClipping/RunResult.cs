@@ -1,3 +1,4 @@
+using GradientHooks.Samples;
 using GradientHooks;
 using GradientHooks.Diagnostics;
 

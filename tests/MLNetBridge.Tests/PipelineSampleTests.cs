@@ -41,7 +41,14 @@ public sealed class PipelineSampleTests : IDisposable
     [Theory]
     [InlineData("--task clustering", "--task: 'clustering' is not one of regression, binary, multiclass.")]
     [InlineData("--task regression", "the generated spirals are a multiclass set")]
-    [InlineData("--data /nonexistent.csv", "--data: no file at '/nonexistent.csv'.")]
+    [InlineData("--data /nonexistent.csv --label y", "--data '/nonexistent.csv' does not exist.")]
+    [InlineData("--data {csv}", "--label: name the label column of")]
+    [InlineData("--data {text} --label kind --task regression", "--label: column 'kind' holds 'red' at row 1; regression needs a numeric label")]
+    [InlineData("--data {text} --label kind --task binary", "binary classification needs true/false or 1/0")]
+    [InlineData("--out {dir}", "is a folder; give a file path for the model")]
+    [InlineData("--out /nonexistent/model.zip", "--out '/nonexistent/model.zip': the folder '/nonexistent' does not exist.")]
+    [InlineData("--epochs abc", "'abc' for option '--epochs'")]
+    [InlineData("--bogus 1", "Unrecognized command or argument '--bogus'")]
     [InlineData("--data {csv} --label nope", "--label: no column 'nope'")]
     [InlineData("--hidden 8,x", "--hidden: 'x' is not a positive width.")]
     [InlineData("--epochs 0", "--epochs must be positive.")]
@@ -50,11 +57,15 @@ public sealed class PipelineSampleTests : IDisposable
     {
         var csv = Path.Combine(_dir, "x.csv");
         File.WriteAllText(csv, "a,b\n1,2\n");
-        var (code, _, stderr) = Run(arguments.Replace("{csv}", csv));
+        var text = Path.Combine(_dir, "t.csv");
+        File.WriteAllText(text, "a,kind\n1,red\n2,blue\n");
+        var (code, stdout, stderr) = Run(arguments.Replace("{csv}", csv).Replace("{text}", text).Replace("{dir}", _dir));
         Assert.Equal(2, code);
         var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Single(lines);
+        Assert.True(lines.Length == 1, stderr);
+        Assert.StartsWith("error: ", lines[0]);
         Assert.Contains(expected, lines[0]);
+        Assert.DoesNotContain("   at ", stderr + stdout);
     }
 
     private static double Metric(string stdout, string trainer)

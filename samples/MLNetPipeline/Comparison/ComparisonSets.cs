@@ -1,3 +1,4 @@
+using GradientHooks.Samples;
 using GradientHooks.MLNet;
 using Microsoft.ML;
 using Microsoft.ML.Data;

@@ -53,9 +53,10 @@ internal static class CausalOrder
     public static List<Finding> Arrange(IReadOnlyList<Finding> findings)
     {
         var problems = findings.Where(f => f.Severity != Severity.Info).ToList();
-        // Unscaled inputs are information in themselves (many models train on them) and take part when they explain a
-        // problem; other information (absorbed spikes, a start-of-run burst) is not a cause.
-        var candidates = findings.Where(f => f.Severity != Severity.Info || f.Kind == FindingKind.UnscaledInputs).ToList();
+        // Unscaled inputs and large first updates are information in themselves (many models train on raw features, many
+        // runs recover from large first steps) and take part when they explain a problem; other information (absorbed
+        // spikes, a start-of-run burst) is not a cause.
+        var candidates = findings.Where(f => f.Severity != Severity.Info || f.Kind is FindingKind.UnscaledInputs or FindingKind.LearningRateTooHigh).ToList();
         var linked = new Dictionary<Finding, Finding?>(ReferenceEqualityComparer.Instance);
         foreach (var effect in problems)
         {

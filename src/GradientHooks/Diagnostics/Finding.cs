@@ -51,6 +51,7 @@ public sealed record Finding(FindingKind Kind, Severity Severity, string Summary
         FindingKind.ExplodingGradients => "gradient spikes absorbed",
         FindingKind.DyingRelu => "some dead units",
         FindingKind.UnscaledInputs => "inputs on a raw scale",
+        FindingKind.LearningRateTooHigh => "large first updates, recovered",
         FindingKind.NotEnoughData => "not enough data yet",
         FindingKind.ActivationsNotObserved => "activations not observed",
         FindingKind.LayerOrderUnknown => "layer order from declaration",

@@ -6,10 +6,11 @@ namespace GradientHooks.Diagnostics.Rules;
 /// <list type="bullet">
 /// <item>Too high: the median over layers, as a median over 5 consecutive full steps, reaches
 /// <see cref="DiagnosticThresholds.HighUpdateRatio"/>, on steps that are not gradient spikes (a spike's large update is
-/// the explosion's doing, reported by <see cref="ExplodingRule"/>), and the loss rose above ×1.5 its value there (or
-/// NaN/Inf came) within 10 steps: large first steps that the loss takes in its stride are not a fault. Dated by the
-/// first such step, so when it comes before the damage (an explosion, dead units) it is their root cause. The remedy
-/// divides the rate by the measured ratio over 1e−3.</item>
+/// the explosion's doing, reported by <see cref="ExplodingRule"/>), and an update made with a calm gradient did harm on the
+/// next step (the loss above ×1.5 its value at the onset, NaN/Inf, units newly dead). Information on its own (a run that
+/// recovers, such as an RNN clipped at norm 1, is not broken); dated by the first such step, so that when it comes
+/// before lasting damage (an explosion, dead units) <see cref="CausalOrder"/> makes it their root cause, as severe as
+/// they are. The remedy divides the rate by the measured ratio over 1e−3.</item>
 /// <item>Too low: the loss has not fallen, gradients flow (no layer passes none, the first layer's is within the
 /// vanishing threshold of the last's) and the window's median update ratio over layers is below
 /// <see cref="DiagnosticThresholds.FrozenUpdateRatio"/>. The remedy multiplies the rate by 1e−3 over the ratio.</item>
@@ -64,8 +65,10 @@ internal sealed class LearningRateRule : IDiagnosticRule
                 $"those steps' gradients were not spikes (each below ×{t.SpikeFactor:0.#} the median of the steps before it): the step size, not the gradient, made the updates large",
                 harm,
             };
-            return new Finding(FindingKind.LearningRateTooHigh, Severity.Warning,
-                $"The learning rate is too high: from step {onset.Step} each update moved the weights by {median:P0} of their size, about {median / t.TypicalUpdateRatio:0} times the usual {t.TypicalUpdateRatio:0.#e+0}.",
+            // Information on its own: a run that recovers from its large first steps (an RNN clipped at norm 1) is not
+            // broken. CausalOrder makes it the root cause, at their severity, of the problems it explains.
+            return new Finding(FindingKind.LearningRateTooHigh, Severity.Info,
+                $"The learning rate is too high: from step {onset.Step} each update moved the weights by {median:P0} of their size, about {median / t.TypicalUpdateRatio:0} times the usual {t.TypicalUpdateRatio:0.#e+0}, and did damage.",
                 layers.Select(l => l.Layer).ToList(), evidence,
                 new List<Remedy> { Remedies.LowerLearningRateBy(factor, $"dividing by about {factor:0} brings the update ratio near {t.TypicalUpdateRatio:0.#e+0}") })
             { Since = onset.Step };
