@@ -106,7 +106,7 @@ public sealed class TrainingDefaultsTests
         var info = messages.Where(m => m.Kind == ChannelMessageKind.Info).Select(m => m.RawMessage).ToList();
         Assert.Equal(new[] { "epoch 1", "epoch 2", "epoch 3", "epoch 4" }, info.Take(4).Select(m => m.Split(':')[0]));
         Assert.StartsWith("trained 4 of 4 epochs; gradient diagnosis:", info[4]);
-        Assert.Contains(messages, m => m.Kind == ChannelMessageKind.Warning && m.RawMessage.Contains("VanishingGradients") && m.RawMessage.Contains("TorchMlpOptions.Activation"));
+        Assert.Contains(messages, m => m.Kind == ChannelMessageKind.Warning && m.RawMessage.Contains("vanishing gradients") && m.RawMessage.Contains("TorchMlpOptions.Activation"));
         Assert.All(messages, m => Assert.Equal("TorchMlp; Training", m.Source));
 
         var quiet = new MLContext(1);
