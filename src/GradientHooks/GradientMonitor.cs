@@ -35,6 +35,7 @@ public sealed class GradientMonitor : IDisposable
     private readonly GradientReducer _reducer;
     private readonly StepRing _history;
     private readonly ActivationTracker? _activations;
+    private OutputGradientTracker? _outputs;   // taps of ∂L/∂h: automatic (TrackOutputGradients) or through Tap
     private readonly UpdateTracker? _updates;
     private readonly UnitLayer[] _units;
     private NonFiniteTracer? _tracer;
@@ -102,6 +103,12 @@ public sealed class GradientMonitor : IDisposable
                 monitor._activations.Attach(model);   // removes what it added if it fails
                 monitor._activations.Armed = monitor.IsFullStep(1);
             }
+            if (options.TrackOutputGradients)
+            {
+                monitor._outputs = new OutputGradientTracker { Armed = monitor.IsFullStep(1) };
+                try { monitor._outputs.Attach(model); }
+                catch { monitor._activations?.Dispose(); throw; }
+            }
             try
             {
                 monitor._profile = ModelProfiler.Profile(model, monitor._units, monitor._parameters, monitor._activations?.HookedPaths ?? new HashSet<string>());
@@ -115,6 +122,7 @@ public sealed class GradientMonitor : IDisposable
             catch
             {
                 monitor._activations?.Dispose();   // a failed attach leaves the model as it was
+                monitor._outputs?.Dispose();
                 monitor._firstForward?.Dispose();
                 throw;
             }
@@ -176,6 +184,7 @@ public sealed class GradientMonitor : IDisposable
     private StepRecord CaptureCore(double? loss, Tensor? lossTensor)
     {
         ThrowIfDisposed();
+        TapFunction.ThrowIfCallbackFailed();
         if (_firstForward != null) ObserveFirstForward(_step + 1);
         if (_pending != null) Seal(_pending);   // captured twice without a step: the first record is complete
 
@@ -212,6 +221,7 @@ public sealed class GradientMonitor : IDisposable
         }
         _step = step;
         if (_activations != null) _activations.Armed = IsFullStep(step + 1);
+        if (_outputs != null) _outputs.Armed = IsFullStep(step + 1);
         var trace = _tracer?.Take(record.HasNonFinite) ?? default;
         if (record.HasNonFinite)
         {
@@ -233,10 +243,13 @@ public sealed class GradientMonitor : IDisposable
     {
         var extras = _activations?.Pending() ?? new List<Tensor>();
         int activationCount = extras.Count;
+        var outputTensors = _outputs?.Pending() ?? new List<Tensor>();
+        extras.AddRange(outputTensors);
         if (lossTensor is not null) extras.Add(lossTensor.detach().reshape(1));
         var (stats, values) = _reducer.Reduce(extras);
         var activations = _activations != null ? _activations.Collect(values.AsSpan(0, 2 * activationCount)) : Array.Empty<ActivationStats>();
-        if (lossTensor is not null) loss = values[2 * activationCount];
+        var outputs = _outputs != null ? _outputs.Collect(values.AsSpan(2 * activationCount, 5 * outputTensors.Count)) : Array.Empty<OutputGradient>();
+        if (lossTensor is not null) loss = values[2 * activationCount + 5 * outputTensors.Count];
 
         var nonFinite = NonFiniteNames(stats);
         return new StepRecord(step, loss, stats, Parameters)
@@ -246,12 +259,14 @@ public sealed class GradientMonitor : IDisposable
             Units = _reducer.Units(finite: nonFinite.Count == 0, Options.DeadUnitSteps),
             MissingGradients = MissingNamesOrEmpty(),
             Activations = activations,
+            OutputGradients = outputs,
             Time = DateTimeOffset.UtcNow,
         };
     }
 
     private StepRecord CaptureLight(long step, double? loss, Tensor? lossTensor, bool checkedFinite)
     {
+        _outputs?.Clear();
         if (lossTensor is not null) loss = lossTensor.detach().to_type(ScalarType.Float64).cpu().item<double>();
         return new StepRecord(step, loss, Array.Empty<GradientStats>(), Parameters)
         {
@@ -352,6 +367,23 @@ public sealed class GradientMonitor : IDisposable
     }
 
     /// <summary>
+    /// Records ∂L/∂x, the gradient of the loss with respect to <paramref name="x"/>, under <paramref name="name"/> for the
+    /// current step (<see cref="StepRecord.OutputGradients"/>), with the same statistics as the weights' and in the
+    /// capture's single transfer; use the returned tensor in place of <paramref name="x"/>. For models whose
+    /// <c>forward()</c> calls layers with <c>.forward(x)</c>, where the automatic taps of
+    /// <see cref="MonitorOptions.TrackOutputGradients"/> cannot fire: <c>h = monitor.Tap(fc1.forward(x), "fc1");</c>.
+    /// Only steps captured in full record (<see cref="MonitorOptions.Every"/>); elsewhere the tap is free.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty, or the tensor is disposed or not floating point.</exception>
+    public Tensor Tap(Tensor x, string name)
+    {
+        ThrowIfDisposed();
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        _outputs ??= new OutputGradientTracker { Armed = IsFullStep(_step + 1) };
+        return _outputs.Tap(x, name);
+    }
+
+    /// <summary>
     /// Wraps <paramref name="optimizer"/> so that its <c>step()</c> captures statistics (reusing a capture made
     /// since the last step), applies <paramref name="clipping"/>, skips the update when the policy says so, and
     /// then steps the inner optimizer. One guard per monitor.
@@ -446,6 +478,7 @@ public sealed class GradientMonitor : IDisposable
         if (_pending != null) Seal(_pending);   // a capture never followed by step(): its listeners still get it
         _disposed = true;
         _activations?.Dispose();
+        _outputs?.Dispose();
         _firstForward?.Dispose();
         _tracer?.Dispose();
         _updates?.Dispose();

@@ -38,6 +38,14 @@ public sealed record MonitorOptions
     /// <summary>Forward hooks on activation modules (ReLU family, Sigmoid, Tanh). Hooks fire only through <c>module.call(x)</c>. Default true.</summary>
     public bool TrackActivations { get; init; } = true;
 
+    /// <summary>
+    /// Tap the output of every module that owns trainable parameters (forward hooks, where they fire: modules run through
+    /// <c>.call(x)</c>, as a Sequential runs them) and the input sequence of recurrent layers, and record ∂L/∂h on full
+    /// steps (<see cref="StepRecord.OutputGradients"/>); the diagnosis then judges vanishing and exploding on it. Models
+    /// that call <c>.forward(x)</c> use <see cref="GradientMonitor.Tap"/> in their own forward. Default false.
+    /// </summary>
+    public bool TrackOutputGradients { get; init; }
+
     /// <summary>Record ‖Δw‖ / ‖w‖ per parameter for the update of each full step. Default true.</summary>
     public bool TrackUpdates { get; init; } = true;
 

@@ -46,6 +46,12 @@ public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientS
     /// </summary>
     public IReadOnlyList<UnitStats> Units { get; init; } = Array.Empty<UnitStats>();
 
+    /// <summary>
+    /// ∂L/∂h of tapped tensors (<see cref="GradientMonitor.Tap"/>, or every parameterised module's output with
+    /// <see cref="MonitorOptions.TrackOutputGradients"/>), in the order backward reached them; empty otherwise. Full steps only.
+    /// </summary>
+    public IReadOnlyList<OutputGradient> OutputGradients { get; init; } = Array.Empty<OutputGradient>();
+
     /// <summary>Activation statistics from the forward hooks, when tracked; empty otherwise.</summary>
     public IReadOnlyList<ActivationStats> Activations { get; init; } = Array.Empty<ActivationStats>();
 

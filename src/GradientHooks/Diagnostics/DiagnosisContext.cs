@@ -1,6 +1,29 @@
 namespace GradientHooks.Diagnostics;
 
 /// <summary>What the rules look at: the window of full steps, the per-layer summaries, the losses and the model's profile.</summary>
+/// <summary>A point of the depth profile: a layer (or tap) and its median gradient RMS over non-zero elements.</summary>
+internal sealed record DepthPoint(string Name, double Rms);
+
+/// <summary>Gradient size against depth, first (input side) to last, on output gradients ∂L/∂h or on weight gradients.</summary>
+internal sealed record DepthProfile(IReadOnlyList<DepthPoint> Points, bool OutputGradients)
+{
+    /// <summary>What was measured, for the evidence.</summary>
+    public string Quantity => OutputGradients ? "output gradient ∂L/∂h" : "weight gradient";
+
+    /// <summary>The ratio of <paramref name="first"/>'s to <paramref name="last"/>'s RMS on one step, on the same quantity; null when either is missing or zero.</summary>
+    public double? StepRatio(StepRecord r, string first, string last)
+    {
+        if (!OutputGradients) return Rules.ExplodingRule.DepthRatio(r, first, last);
+        double a = double.NaN, b = double.NaN;
+        foreach (var o in r.OutputGradients)
+        {
+            if (o.Name == first) a = o.Gradient.NonZeroRms;
+            if (o.Name == last) b = o.Gradient.NonZeroRms;
+        }
+        return a > 0 && b > 0 ? a / b : null;
+    }
+}
+
 internal sealed class DiagnosisContext
 {
     public DiagnosisContext(IReadOnlyList<StepRecord> history, DiagnosticThresholds thresholds, ModelProfile? profile)
@@ -40,6 +63,28 @@ internal sealed class DiagnosisContext
     /// <summary>Every finite loss in the history, oldest first.</summary>
     public IReadOnlyList<(long Step, double Loss)> AllLosses { get; }
     public bool Recurrent { get; }
+
+    /// <summary>
+    /// What vanishing and exploding are judged on, first to last in data-flow order: the output gradients ∂L/∂h where
+    /// taps recorded them for two or more modules (the chain of products backpropagation multiplies), else the weight
+    /// gradients of the layers through which some gradient flows. Medians of the RMS over non-zero elements.
+    /// </summary>
+    public DepthProfile Depth => _depth ??= BuildDepth();
+    private DepthProfile? _depth;
+
+    private DepthProfile BuildDepth()
+    {
+        var taps = Window.SelectMany(r => r.OutputGradients).GroupBy(o => o.Name)
+            .Select(g => (Name: g.Key, Rms: Median(g.Select(o => o.Gradient.NonZeroRms)), Order: Median(g.Select(o => (double)o.BackwardOrder))))
+            .Where(x => x.Rms > 0).ToList();
+        if (taps.Count >= 2)
+        {
+            // Data flow is the reverse of the order backward reached the taps: measured, so it needs no layer order.
+            var sorted = taps.OrderByDescending(x => x.Order).ToList();
+            return new DepthProfile(sorted.Select(x => new DepthPoint(x.Name, x.Rms)).ToList(), OutputGradients: true);
+        }
+        return new DepthProfile(FlowingLayers.Select(l => new DepthPoint(l.Layer, l.FlowingRms)).ToList(), OutputGradients: false);
+    }
 
     /// <summary>Layers through which some gradient flows, first to last.</summary>
     public IReadOnlyList<LayerSummary> FlowingLayers => Layers.Where(l => !l.PassesNoGradient && l.FlowingRms > 0).ToList();

@@ -51,7 +51,7 @@ public class DiagnosisTests(ITestOutputHelper output)
         var f = d.Findings.Single(f => f.Kind == FindingKind.VanishingGradients);
         Assert.Equal(Severity.Critical, f.Severity);
         Assert.Contains("fc1", f.Layers);
-        Assert.Contains(f.Evidence, e => e.StartsWith("first layer fc1: gradient RMS") && e.Contains("× last layer fc15"));
+        Assert.Contains(f.Evidence, e => e.StartsWith("first layer fc1: weight gradient RMS") && e.Contains("× last layer fc15"));
         Assert.Contains(f.Remedies, r => r.Detail.Contains("ActivationSwap.Replace(model, Activation.Sigmoid, Activation.ReLU)"));
         Assert.Contains(f.Remedies, r => r.Detail.Contains("Normalization.InsertBatchNorm(model)"));
         Assert.True(d.Layers[0].RatioToLast < 1e-4);

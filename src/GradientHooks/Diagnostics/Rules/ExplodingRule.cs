@@ -75,13 +75,14 @@ internal sealed class ExplodingRule : IDiagnosticRule
                 }
             }
         }
-        var flowing = c.FlowingLayers;
-        if (flowing.Count >= 2 && flowing[0].FlowingRms > t.ExplodingRatio * flowing[^1].FlowingRms)
+        var depth = c.Depth;
+        var flowing = depth.Points;
+        if (flowing.Count >= 2 && flowing[0].Rms > t.ExplodingRatio * flowing[^1].Rms)
         {
-            evidence.Add($"first layer {flowing[0].Layer}: gradient RMS {flowing[0].FlowingRms / flowing[^1].FlowingRms:0.0e+0} × the last layer's (threshold {t.ExplodingRatio:0.#e+0}): gradients grow toward the input");
-            layers.AddRange(flowing.Where(l => l.FlowingRms > t.ExplodingRatio * flowing[^1].FlowingRms).Select(l => l.Layer));
+            evidence.Add($"first layer {flowing[0].Name}: {depth.Quantity} RMS {flowing[0].Rms / flowing[^1].Rms:0.0e+0} × the last layer's (threshold {t.ExplodingRatio:0.#e+0}): gradients grow toward the input");
+            layers.AddRange(flowing.Where(l => l.Rms > t.ExplodingRatio * flowing[^1].Rms).Select(l => l.Name));
             severity = Severity.Critical;
-            Began(c.Onset(r => DepthRatio(r, flowing[0].Layer, flowing[^1].Layer) is double q ? q > t.ExplodingRatio : null) ?? c.Window[0].Step);
+            Began(c.Onset(r => depth.StepRatio(r, flowing[0].Name, flowing[^1].Name) is double q ? q > t.ExplodingRatio : null) ?? c.Window[0].Step);
         }
 
         if (evidence.Count == 0)

@@ -4,7 +4,8 @@ namespace GradientHooks.Diagnostics.Rules;
 /// Says what the monitor could not read of the model, instead of guessing: layers ordered only by declaration
 /// (<see cref="LayerOrderSource.Declaration"/>) in a model that is not a Sequential, so "first" and "last" layer may
 /// be wrong; and trainable layers that received no gradient on any step of the window (never called in
-/// <c>forward()</c>, or their output never reaches the loss), which are left out of every ratio. Information.
+/// <c>forward()</c>, or their output never reaches the loss), which are left out of every ratio; and output taps that
+/// backward reached in an order other than the layer order's (the taps, measured, win). Information.
 /// </summary>
 internal sealed class ModelReadingRule : IDiagnosticRule
 {
@@ -22,6 +23,24 @@ internal sealed class ModelReadingRule : IDiagnosticRule
                     "hooks fire for modules run through .call(x); the IL is read for fields called in forward() and the helpers it calls, not through delegates, lambdas or other objects",
                 },
                 new[] { new Remedy("Let the monitor see the order", "Run the layers through module.call(x) in forward() (or declare them in the order they run)") { Kind = RemedyKind.CallModules } });
+
+        // Backward reaches the taps in the reverse of data flow: where they name layers, it checks the layer order.
+        var order = p?.LayerOrder;
+        if (order is not null && c.Depth.OutputGradients)
+        {
+            var tapped = c.Depth.Points.Select(x => x.Name).Where(n => order.IndexOf(n) != int.MaxValue).ToList();
+            var byLayerOrder = tapped.OrderBy(order.IndexOf).ToList();
+            if (tapped.Count >= 2 && !tapped.SequenceEqual(byLayerOrder))
+                yield return new Finding(FindingKind.LayerOrderUnknown, Severity.Info,
+                    "The order in which backward reached the output taps differs from the layer order read from the model; the diagnosis follows the taps.",
+                    tapped,
+                    new[]
+                    {
+                        $"by backward order (reversed): {string.Join(", ", tapped)}",
+                        $"by the layer order ({order.Source}): {string.Join(", ", byLayerOrder)}",
+                    },
+                    Array.Empty<Remedy>());
+        }
 
         var missing = c.Window.Count == 0 ? new List<string>()
             : c.Window.Select(r => r.MissingGradients.Select(ParameterInfo.LayerOf).ToHashSet()).Aggregate((a, b) => { a.IntersectWith(b); return a; })

@@ -12,23 +12,26 @@ internal sealed class VanishingRule : IDiagnosticRule
 {
     public IEnumerable<Finding> Evaluate(DiagnosisContext c)
     {
-        var flowing = c.FlowingLayers;
+        var depth = c.Depth;
+        var flowing = depth.Points;
         if (flowing.Count < 2) yield break;
         var t = c.Thresholds;
         var first = flowing[0];
         var last = flowing[^1];
-        double ratio = first.FlowingRms / last.FlowingRms;
+        double ratio = first.Rms / last.Rms;
         if (!(ratio < t.VanishingRatio)) yield break;
 
         var evidence = new List<string>
         {
-            $"first layer {first.Layer}: gradient RMS {first.FlowingRms:0.00e+0} = {ratio:0.0e+0} × last layer {last.Layer} ({last.FlowingRms:0.00e+0}); threshold {t.VanishingRatio:0.#e+0} (median over {c.Window.Count} steps, non-zero elements)",
-            "gradient RMS relative to the last layer, first to last: " + string.Join(", ", flowing.Select(l => $"{l.Layer} {l.FlowingRms / last.FlowingRms:0.0e+0}")),
+            $"first layer {first.Name}: {depth.Quantity} RMS {first.Rms:0.00e+0} = {ratio:0.0e+0} × last layer {last.Name} ({last.Rms:0.00e+0}); threshold {t.VanishingRatio:0.#e+0} (median over {c.Window.Count} steps, non-zero elements)",
+            $"{depth.Quantity} RMS relative to the last layer, first to last: " + string.Join(", ", flowing.Select(l => $"{l.Name} {l.Rms / last.Rms:0.0e+0}")),
         };
+        if (depth.OutputGradients && c.FlowingLayers is { Count: >= 2 } weights)
+            evidence.Add($"weight gradients agree: {weights[0].Layer}'s RMS is {weights[0].FlowingRms / weights[^1].FlowingRms:0.0e+0} × {weights[^1].Layer}'s");
         var silent = c.Layers.Where(l => l.PassesNoGradient).Select(l => l.Layer).ToList();
         if (silent.Count > 0) evidence.Add($"{string.Join(", ", silent)} pass{(silent.Count == 1 ? "es" : "")} no gradient at all and {(silent.Count == 1 ? "is" : "are")} left out of the ratio");
-        if (first.UpdateRatio is double fu && last.UpdateRatio is double lu)
-            evidence.Add($"update ratio ‖Δw‖/‖w‖: {first.Layer} {fu:0.0e+0} vs {last.Layer} {lu:0.0e+0}" + (fu < t.FrozenUpdateRatio ? " (early weights barely move)" : ""));
+        if (c.Layers.FirstOrDefault(l => l.Layer == first.Name)?.UpdateRatio is double fu && c.Layers.FirstOrDefault(l => l.Layer == last.Name)?.UpdateRatio is double lu)
+            evidence.Add($"update ratio ‖Δw‖/‖w‖: {first.Name} {fu:0.0e+0} vs {last.Name} {lu:0.0e+0}" + (fu < t.FrozenUpdateRatio ? " (early weights barely move)" : ""));
         var saturated = c.ActivationMedians(a => a.SaturatedFraction).Where(a => a.Median > 0.1).ToList();
         foreach (var (a, m) in saturated) evidence.Add($"{a.Module} ({a.Activation}): {m:P0} of outputs saturated");
         if (c.WindowLosses.Count >= 2)
@@ -40,7 +43,7 @@ internal sealed class VanishingRule : IDiagnosticRule
         var remedies = saturating
             ? advisor.For(RemedyKind.SwapToRelu, RemedyKind.HeInit, RemedyKind.XavierInit, RemedyKind.BatchNorm)
             : advisor.For(RemedyKind.HeInit, RemedyKind.BatchNorm, RemedyKind.SwapToLeakyRelu);
-        var layers = flowing.Where(l => l.FlowingRms < t.VanishingRatio * last.FlowingRms).Select(l => l.Layer).ToList();
+        var layers = flowing.Where(l => l.Rms < t.VanishingRatio * last.Rms).Select(l => l.Name).ToList();
         // Severity tracks harm, not only the ratio: a net that has learned nothing, or whose gradients have collapsed
         // altogether (the last layer's too, which makes the ratio look better), is critical whatever the ratio.
         bool learnedNothing = c.LearnedNothing(out var noProgress);
@@ -48,9 +51,9 @@ internal sealed class VanishingRule : IDiagnosticRule
         bool collapsed = c.GradientCollapse(out var collapse);
         if (collapsed) evidence.Add(collapse);
         var severity = ratio < t.VanishingRatio * t.VanishingRatio || learnedNothing || collapsed ? Severity.Critical : Severity.Warning;
-        long? since = c.Onset(r => ExplodingRule.DepthRatio(r, first.Layer, last.Layer) is double q ? q < t.VanishingRatio : null);
+        long? since = c.Onset(r => depth.StepRatio(r, first.Name, last.Name) is double q ? q < t.VanishingRatio : null);
         yield return new Finding(FindingKind.VanishingGradients, severity,
-            $"Vanishing gradients: {first.Layer}'s gradients are {1 / ratio:0.0e+0} times smaller than {last.Layer}'s, so the early layers barely learn" +
+            $"Vanishing gradients: {first.Name}'s gradients are {1 / ratio:0.0e+0} times smaller than {last.Name}'s, so the early layers barely learn" +
                 (learnedNothing ? "; the model has learned nothing." : "."),
             layers, evidence, remedies) { Since = since ?? c.Window[0].Step };
     }
