@@ -100,6 +100,27 @@ public class OutputGradientTests
         Assert.Equal(0, TestModels.TotalPostHooks(model));
     }
 
+    [Fact]
+    public void Five_thousand_tapped_steps_keep_the_live_tensor_count_flat()
+    {
+        var model = DeepSigmoid(86);
+        var x = torch.randn(8, 4);
+        using var monitor = GradientMonitor.Attach(model, new MonitorOptions { TrackOutputGradients = true, HistoryLength = 50 });
+        void Step()
+        {
+            using var scope = torch.NewDisposeScope();
+            model.zero_grad();
+            model.call(x).square().mean().backward();
+            monitor.Capture();
+        }
+        for (int i = 0; i < 100; i++) Step();
+        long before = TestModels.LiveTensors();
+        for (int i = 0; i < 5000; i++) Step();
+        long after = TestModels.LiveTensors();
+        Assert.True(after <= before + 2, $"live tensors {before} → {after}");
+        Assert.Equal(8, monitor.History[^1].OutputGradients.Count);
+    }
+
     /// <summary>A head declared first, a ModuleList body run with .forward() and tapped by hand, as the docs show.</summary>
     private sealed class HeadFirstTapped : Module<Tensor, Tensor>
     {
