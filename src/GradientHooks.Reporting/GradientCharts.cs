@@ -51,6 +51,9 @@ public static class GradientCharts
     /// remedy inserted) sits after the layer that precedes it in that run. Log scale, legend beside the plot.
     /// </summary>
     public static string GradientFlow(IReadOnlyDictionary<string, IReadOnlyList<StepRecord>> runs, string path, int lastSteps = 50, int width = 1000, int height = 520)
+        => Save(FlowPlot(runs, lastSteps), path, width, height);
+
+    internal static Plot FlowPlot(IReadOnlyDictionary<string, IReadOnlyList<StepRecord>> runs, int lastSteps)
     {
         ArgumentNullException.ThrowIfNull(runs);
         if (runs.Count == 0) throw new ArgumentException("GradientFlow needs at least one run.", nameof(runs));
@@ -84,23 +87,20 @@ public static class GradientCharts
             b.LinePattern = LinePattern.Dashed;
         }
         plot.Axes.Bottom.SetTicks(Enumerable.Range(0, order.Count).Select(i => (double)i).ToArray(), order.ToArray());
-        if (order.Count > 10)
-        {
-            // Many layers: names at 45°, with room below them for the axis label.
-            plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
-            plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
-            plot.Axes.Bottom.MinimumSize = 30 + 7 * order.Max(l => l.Length);
-        }
+        Rotate(plot, order);   // many layers: names at 45°, with room below them for the axis label
         LogAxis(plot);
         plot.Title("Gradient flow, layers in data-flow order");
         plot.XLabel("layer (input → output)");
         plot.YLabel("gradient magnitude");
         plot.ShowLegend(Edge.Right);
-        return Save(plot, path, width, height);
+        return plot;
     }
 
     /// <summary>Heatmap of log10 ‖g‖ per layer (rows, first layer on top) and captured step (columns).</summary>
     public static string NormHeatmap(IReadOnlyList<StepRecord> history, string path, int width = 1000, int height = 500)
+        => Save(HeatmapPlot(history), path, width, height);
+
+    internal static Plot HeatmapPlot(IReadOnlyList<StepRecord> history)
     {
         var steps = FullSteps(history, nameof(history)).ToList();
         var layers = steps[^1].Layers.Select(l => l.Layer).ToList();
@@ -123,23 +123,31 @@ public static class GradientCharts
         plot.Axes.SetLimits(first - half, last + half, -0.5, layers.Count - 0.5);
         plot.Title($"Gradient norm per layer (rows in data-flow order), steps {steps[0].Step}–{steps[^1].Step}");
         plot.XLabel("step");
-        return Save(plot, path, width, height);
+        return plot;
     }
 
     /// <summary>The loss per step, with clipped steps marked (orange) and skipped steps marked (red).</summary>
     public static string LossCurve(IReadOnlyList<StepRecord> history, string path, int width = 900, int height = 500)
     {
         ArgumentNullException.ThrowIfNull(history);
-        var withLoss = history.Where(r => r.Loss is double l && double.IsFinite(l)).ToList();
-        if (withLoss.Count == 0)
+        var losses = history.Where(r => r.Loss is double l && double.IsFinite(l)).Select(r => (r.Step, r.Loss!.Value)).ToList();
+        if (losses.Count == 0)
             throw new ArgumentException("LossCurve needs steps with a loss: pass the loss to monitor.Capture(loss).", nameof(history));
+        return Save(LossPlot(losses, history), path, width, height);
+    }
+
+    /// <summary>The loss per step, with the clipped, skipped and rolled-back steps of <paramref name="marks"/> marked.</summary>
+    internal static Plot LossPlot(IReadOnlyList<(long Step, double Loss)> losses, IReadOnlyList<StepRecord> marks)
+    {
         var plot = new Plot();
-        var line = plot.Add.Scatter(withLoss.Select(r => (double)r.Step).ToArray(), withLoss.Select(r => r.Loss!.Value).ToArray());
+        var line = plot.Add.Scatter(losses.Select(l => (double)l.Step).ToArray(), losses.Select(l => l.Loss).ToArray());
         line.LegendText = "loss";
         line.MarkerSize = 0;
-        Mark(plot, withLoss.Where(r => r.Clipping?.Clipped == true && !r.Skipped).ToList(), "clipped", Colors.Orange, MarkerShape.FilledCircle);
-        Mark(plot, history.Where(r => r.Skipped).Select(r => r with { Loss = r.Loss is double l && double.IsFinite(l) ? l : withLoss[^1].Loss }).ToList(), "skipped", Colors.Red, MarkerShape.Cross);
-        double low = withLoss.Min(r => r.Loss!.Value), high = withLoss.Max(r => r.Loss!.Value), middle = (low + high) / 2;
+        double At(StepRecord r) => r.Loss is double l && double.IsFinite(l) ? l : losses.LastOrDefault(x => x.Step <= r.Step, losses[0]).Loss;
+        Mark(plot, marks.Where(r => r.Clipping?.Clipped == true && !r.Skipped).Select(r => (r.Step, At(r))).ToList(), "clipped", Colors.Orange, MarkerShape.FilledCircle);
+        Mark(plot, marks.Where(r => r.Skipped && r.Rollback is null).Select(r => (r.Step, At(r))).ToList(), "skipped", Colors.Red, MarkerShape.Cross);
+        Mark(plot, marks.Where(r => r.Rollback is not null).Select(r => (r.Step, At(r))).ToList(), "rolled back", Colors.Purple, MarkerShape.FilledDiamond);
+        double low = losses.Min(l => l.Loss), high = losses.Max(l => l.Loss), middle = (low + high) / 2;
         if (high - low < FlatRange * Math.Abs(middle))
         {
             // A flat loss stays flat: the axis spans ±10 % of its level, instead of zooming 1.0986–1.0996 into a slope.
@@ -150,7 +158,7 @@ public static class GradientCharts
         plot.XLabel("step");
         plot.YLabel("loss");
         plot.ShowLegend(Edge.Right);
-        return Save(plot, path, width, height);
+        return plot;
     }
 
     /// <summary>
@@ -166,6 +174,9 @@ public static class GradientCharts
     /// with <paramref name="threshold"/> (a clip threshold, on the gradient-norm chart) drawn as a dashed line.
     /// </summary>
     public static string CompareRuns(IReadOnlyDictionary<string, IReadOnlyList<StepRecord>> runs, ChartMetric metric, string path, double? threshold, int width = 900, int height = 500)
+        => Save(ComparePlot(runs, metric, threshold), path, width, height);
+
+    internal static Plot ComparePlot(IReadOnlyDictionary<string, IReadOnlyList<StepRecord>> runs, ChartMetric metric, double? threshold)
     {
         ArgumentNullException.ThrowIfNull(runs);
         if (runs.Count == 0) throw new ArgumentException("CompareRuns needs at least one run.", nameof(runs));
@@ -195,7 +206,7 @@ public static class GradientCharts
         plot.XLabel("step");
         plot.YLabel(metric == ChartMetric.Loss ? "loss" : "gradient norm");
         plot.ShowLegend(Edge.Right);
-        return Save(plot, path, width, height);
+        return plot;
     }
 
     private static IEnumerable<StepRecord> FullSteps(IReadOnlyList<StepRecord> history, string name)
@@ -206,11 +217,124 @@ public static class GradientCharts
         return full;
     }
 
-    private static void Mark(Plot plot, List<StepRecord> steps, string label, Color color, MarkerShape shape)
+    private static void Mark(Plot plot, List<(long Step, double Loss)> points, string label, Color color, MarkerShape shape)
     {
-        if (steps.Count == 0) return;
-        var m = plot.Add.Markers(steps.Select(r => (double)r.Step).ToArray(), steps.Select(r => r.Loss ?? 0).ToArray(), shape, 7, color);
-        m.LegendText = $"{label} ({steps.Count})";
+        if (points.Count == 0) return;
+        var m = plot.Add.Markers(points.Select(p => (double)p.Step).ToArray(), points.Select(p => p.Loss).ToArray(), shape, 7, color);
+        m.LegendText = $"{label} ({points.Count})";
+    }
+
+    /// <summary>
+    /// Per layer, in data-flow order: the fraction of dead units at the end of the history (Linear/Conv, from the
+    /// gradients) and, per activation module with a hook, the median fraction of saturated outputs.
+    /// </summary>
+    internal static Plot UnitsPlot(IReadOnlyList<StepRecord> history)
+    {
+        var steps = FullSteps(history, nameof(history)).ToList();
+        var last = steps[^1];
+        var names = new List<string>();
+        var values = new List<double>();
+        var colors = new List<Color>();
+        foreach (var u in last.Units) { names.Add(u.Layer); values.Add(u.DeadFraction); colors.Add(Colors.SteelBlue); }
+        foreach (var g in steps.SelectMany(r => r.Activations).Where(a => a.SaturatedFraction is not null).GroupBy(a => a.Module))
+        {
+            var sorted = g.Select(a => a.SaturatedFraction!.Value).OrderBy(v => v).ToList();
+            names.Add(g.Key); values.Add(sorted[sorted.Count / 2]); colors.Add(Colors.DarkOrange);
+        }
+        var plot = new Plot();
+        for (int i = 0; i < values.Count; i++)
+        {
+            var bar = plot.Add.Bar(i, values[i] * 100);
+            bar.Color = colors[i];
+        }
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, names.Count).Select(i => (double)i).ToArray(), names.ToArray());
+        Rotate(plot, names);
+        plot.Axes.SetLimitsY(0, 105);
+        plot.Title("Dead units per layer (blue) and saturated outputs per activation (orange), %");
+        plot.YLabel("%");
+        return plot;
+    }
+
+    /// <summary>Median update ratio ‖Δw‖/‖w‖ per layer (data-flow order), log scale, with the usual 1e−3 as a dashed line.</summary>
+    internal static Plot UpdatePlot(IReadOnlyList<StepRecord> history)
+    {
+        var steps = FullSteps(history, nameof(history)).Where(r => r.UpdateRatios is not null).ToList();
+        var plot = new Plot();
+        if (steps.Count > 0)
+        {
+            var layers = steps[^1].Layers.Select(l => l.Layer).ToList();
+            double[] medians = layers.Select(l =>
+            {
+                var v = steps.Select(r => r.Layers.FirstOrDefault(x => x.Layer == l)?.UpdateRatio).OfType<double>().OrderBy(x => x).ToList();
+                return v.Count == 0 ? double.NaN : v[v.Count / 2];
+            }).ToArray();
+            var s = plot.Add.Scatter(Enumerable.Range(0, layers.Count).Select(i => (double)i).ToArray(), Log(medians));
+            s.LegendText = "median ‖Δw‖/‖w‖";
+            s.MarkerSize = 7;
+            var usual = plot.Add.HorizontalLine(-3);
+            usual.LinePattern = LinePattern.Dashed;
+            usual.LegendText = "usual 1e-3";
+            plot.Axes.Bottom.SetTicks(Enumerable.Range(0, layers.Count).Select(i => (double)i).ToArray(), layers.ToArray());
+            Rotate(plot, layers);
+            LogAxis(plot);
+            plot.ShowLegend(Edge.Right);
+        }
+        plot.Title("Update ratio per layer, data-flow order");
+        plot.YLabel("‖Δw‖/‖w‖ per step");
+        return plot;
+    }
+
+    /// <summary>The total gradient norm per step before clipping, and where the policy clipped, the norm after it.</summary>
+    internal static Plot NormPlot(IReadOnlyList<StepRecord> history)
+    {
+        var steps = FullSteps(history, nameof(history)).ToList();
+        var plot = new Plot();
+        var before = steps.Select(r => (r.Step, Norm: r.Clipping?.NormBefore ?? r.TotalNorm)).Where(p => double.IsFinite(p.Norm) && p.Norm > 0).ToList();
+        var s = plot.Add.Scatter(before.Select(p => (double)p.Step).ToArray(), Log(before.Select(p => p.Norm).ToArray()));
+        s.LegendText = "total norm";
+        s.MarkerSize = 0;
+        var clipped = steps.Where(r => r.Clipping is { Clipped: true } c && double.IsFinite(c.NormAfter) && c.NormAfter > 0).ToList();
+        if (clipped.Count > 0)
+        {
+            var m = plot.Add.Markers(clipped.Select(r => (double)r.Step).ToArray(), Log(clipped.Select(r => r.Clipping!.NormAfter).ToArray()), MarkerShape.FilledCircle, 5, Colors.Orange);
+            m.LegendText = $"after clipping ({clipped.Count})";
+        }
+        var skipped = steps.Where(r => r.Skipped).ToList();
+        if (skipped.Count > 0)
+        {
+            var m = plot.Add.Markers(skipped.Select(r => (double)r.Step).ToArray(), Log(skipped.Select(r => r.Clipping?.NormBefore ?? r.TotalNorm).ToArray()), MarkerShape.Cross, 7, Colors.Red);
+            m.LegendText = $"skipped ({skipped.Count})";
+        }
+        LogAxis(plot);
+        plot.Title("Total gradient norm per step (before clipping)");
+        plot.XLabel("step");
+        plot.YLabel("gradient norm");
+        plot.ShowLegend(Edge.Right);
+        return plot;
+    }
+
+    private static void Rotate(Plot plot, IReadOnlyList<string> names)
+    {
+        if (names.Count <= 10) return;
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 45;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 30 + 7 * names.Max(l => l.Length);
+    }
+
+    /// <summary>A plot as inline SVG for an HTML page: no XML declaration, scaled to the page's width.</summary>
+    internal static string Svg(Plot plot, int width, int height, string label)
+    {
+        // Skia's SVG canvas has no dash effect (it warns on stderr for each): dashed lines are drawn solid in SVG.
+        foreach (var p in plot.GetPlottables())
+        {
+            if (p is ScottPlot.Plottables.Scatter s) s.LinePattern = LinePattern.Solid;
+            else if (p is ScottPlot.Plottables.HorizontalLine h) h.LinePattern = LinePattern.Solid;
+        }
+        var xml = plot.GetSvgXml(width, height);
+        int start = xml.IndexOf("<svg", StringComparison.Ordinal);
+        var svg = xml[start..];
+        return svg.Replace($"width=\"{width}\" height=\"{height}\"",
+            $"viewBox=\"0 0 {width} {height}\" preserveAspectRatio=\"xMidYMid meet\" class=\"gh-chart\" role=\"img\" aria-label=\"{System.Net.WebUtility.HtmlEncode(label)}\"", StringComparison.Ordinal);
     }
 
     private static double Sq(double x) => x * x;

@@ -144,6 +144,9 @@ public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientS
 
     private (double Delta, double Weight)[]? _updateNorms;
 
+    /// <summary>‖Δw‖ and ‖w‖ per parameter behind <see cref="UpdateRatios"/> (what the layer ratios merge), for run logs.</summary>
+    internal IReadOnlyList<(double Delta, double Weight)>? UpdateNorms => _updateNorms;
+
     internal void SetUpdateNorms((double Delta, double Weight)[] norms)
     {
         _updateNorms = norms;

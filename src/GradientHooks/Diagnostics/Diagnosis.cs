@@ -97,6 +97,14 @@ public sealed class Diagnosis
     /// <summary><paramref name="name"/> padded to <paramref name="width"/>, or its last width − 1 characters after an ellipsis.</summary>
     private static string Fit(string name, int width) => name.Length <= width ? name.PadRight(width) : "…" + name[^(width - 1)..];
 
+    /// <summary>
+    /// The diagnosis as a self-contained HTML fragment (no script, no external resource; light and dark mode, printable):
+    /// the verdict first, the root cause with its first remedy as code, then every finding in causal order with its
+    /// evidence and remedies, then the layer table in data-flow order. Notebooks that render objects with a public
+    /// <c>ToHtml()</c> (Verso) show it as such; <c>GradientHooks.Reporting.HtmlReport</c> puts it in a page with charts.
+    /// </summary>
+    public string ToHtml() => DiagnosisHtml.Render(this);
+
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,

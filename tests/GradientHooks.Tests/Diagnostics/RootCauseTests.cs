@@ -179,6 +179,23 @@ public class RootCauseTests(ITestOutputHelper output)
         Assert.DoesNotContain(plateau.Remedies, r => r.Kind == RemedyKind.RaiseLearningRate);   // the root's numbered remedy, once
     }
 
+    [Fact]
+    public void A_sigmoid_net_whose_gradient_collapses_in_every_layer_is_vanishing_not_a_learning_rate_a_million_times_too_low()
+    {
+        torch.manual_seed(1);
+        var model = TestModels.Deep(9, 32, () => Sigmoid(), input: 2, classes: 3);
+        var x = torch.randn(300, 2);
+        var y = torch.randint(0, 3, new long[] { 300 });
+        var (d, history) = Train(model, () => functional.cross_entropy(model.call(x), y), 120, p => optim.SGD(p, 0.05));
+        output.WriteLine(d.ToString());
+        // The premise, measured: the total norm fell by orders of magnitude while the loss stayed at ln 3.
+        Assert.True(history[^1].TotalNorm < 1e-3 * history[0].TotalNorm);
+        Assert.DoesNotContain(d.Findings, f => f.Kind == FindingKind.LearningRateTooLow);
+        var root = d.RootCause!;
+        Assert.Equal(FindingKind.VanishingGradients, root.Kind);
+        Assert.Equal(Severity.Critical, root.Severity);
+    }
+
     // ---- The causal order, on findings built by hand -------------------------------------------------
 
     private static Finding F(FindingKind kind, Severity severity, long? since, params RemedyKind[] remedies) =>

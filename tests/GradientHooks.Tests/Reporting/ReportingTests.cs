@@ -122,25 +122,86 @@ public sealed class ReportingTests : IDisposable
     }
 
     [Fact]
-    public void JsonLines_has_one_parsable_row_per_parameter_per_step_with_the_statistics()
+    public void The_run_log_has_a_header_a_line_per_step_with_the_statistics_bit_for_bit_and_the_profile()
     {
         var model = TestModels.Mlp();
         using var monitor = GradientMonitor.Attach(model);
         var path = Path.Combine(_dir, "g.jsonl");
         List<StepRecord> steps;
         using (JsonLinesSink.Attach(monitor, path)) steps = Train(monitor, model, 4);
-        var lines = File.ReadAllLines(path);
-        Assert.Equal(4 * monitor.Parameters.Count, lines.Length);
-        using var row = JsonDocument.Parse(lines[monitor.Parameters.Count + 2]);   // step 2, third parameter
-        var r = row.RootElement;
+        var lines = File.ReadAllLines(path).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal("run", lines[0].GetProperty("type").GetString());
+        Assert.Equal(monitor.Parameters.Select(p => p.Name), lines[0].GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
+        var stepLines = lines.Where(l => l.GetProperty("type").GetString() == "step").ToList();
+        Assert.Equal(4, stepLines.Count);
+        Assert.Equal(2, lines.Count(l => l.GetProperty("type").GetString() == "profile"));   // after the first step, at dispose
+        var second = stepLines[1];
         var expected = steps[1].Gradients[2];
-        Assert.Equal(2, r.GetProperty("step").GetInt64());
-        Assert.Equal(monitor.Parameters[2].Name, r.GetProperty("parameter").GetString());
-        Assert.Equal(expected.Norm, r.GetProperty("norm").GetDouble(), 12);
-        Assert.Equal(expected.MaxAbs, r.GetProperty("max_abs").GetDouble(), 12);
-        Assert.Equal(expected.Count, r.GetProperty("count").GetInt64());
-        Assert.Equal(steps[1].UpdateRatios![2], r.GetProperty("update_ratio").GetDouble(), 12);
-        Assert.Equal(steps[1].Clipping!.Clipped, r.GetProperty("clipped").GetBoolean());
+        var g = second.GetProperty("g")[2];
+        Assert.Equal(2, second.GetProperty("step").GetInt64());
+        Assert.Equal(expected.Count, g[0].GetInt64());
+        Assert.Equal(expected.Sum, g[1].GetDouble());
+        Assert.Equal(expected.SumOfSquares, g[2].GetDouble());
+        Assert.Equal(expected.MaxAbs, g[3].GetDouble());
+        Assert.Equal(steps[1].Loss!.Value, second.GetProperty("loss").GetDouble());
+        Assert.Equal(steps[1].Clipping!.Clipped, second.GetProperty("clipping").GetProperty("clipped").GetBoolean());
+        Assert.True(second.TryGetProperty("update", out _));
+        Assert.True(stepLines[0].TryGetProperty("layerOrder", out _));   // written once, when it is first known
+        Assert.False(second.TryGetProperty("layerOrder", out _));
+    }
+
+    [Fact]
+    public void A_run_log_read_back_gives_the_live_diagnosis_records_and_profile()
+    {
+        var model = TestModels.Mlp(activation: "sigmoid");
+        var path = Path.Combine(_dir, "round.jsonl");
+        string live;
+        StepRecord last;
+        using (var monitor = GradientMonitor.Attach(model))
+        {
+            using (JsonLinesSink.Attach(monitor, path)) Train(monitor, model, 12);
+            live = monitor.Diagnose().ToJson();
+            last = monitor.History[^1];
+        }
+        var log = RunLog.Load(path);
+        Assert.Equal(live, log.Diagnose().ToJson());
+        Assert.Equal(12, log.Steps);
+        var read = log.History[^1];
+        Assert.Equal(last.Gradients, read.Gradients);
+        Assert.Equal(last.UpdateRatios, read.UpdateRatios);
+        Assert.Equal(last.Layers.Select(l => (l.Layer, l.Depth, l.UpdateRatio)), read.Layers.Select(l => (l.Layer, l.Depth, l.UpdateRatio)));
+        Assert.Equal(last.Activations, read.Activations);
+        Assert.Equal(last.Units, read.Units);
+        Assert.NotNull(log.Profile!.LayerOrder);
+    }
+
+    [Theory]
+    [InlineData("", "is empty")]
+    [InlineData("{\"type\":\"step\",\"step\":1}", "does not start with a GradientHooks run log header")]
+    [InlineData("{\"type\":\"run\",\"format\":99,\"library\":\"9.9.9\"}", "is a run log of format 99 (GradientHooks 9.9.9)")]
+    [InlineData("not json at all", "line 1 (the last), is cut off")]
+    public void A_bad_run_log_is_refused_naming_the_file_and_what_is_wrong(string content, string expected)
+    {
+        Directory.CreateDirectory(_dir);
+        var path = Path.Combine(_dir, "bad.jsonl");
+        File.WriteAllText(path, content);
+        var e = Assert.Throws<InvalidDataException>(() => RunLog.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void A_run_log_cut_off_in_its_last_line_is_named_as_such_and_a_missing_file_names_the_path()
+    {
+        var model = TestModels.Mlp();
+        using var monitor = GradientMonitor.Attach(model);
+        var path = Path.Combine(_dir, "cut.jsonl");
+        using (JsonLinesSink.Attach(monitor, path)) Train(monitor, model, 3);
+        var text = File.ReadAllText(path);
+        File.WriteAllText(path, text[..(text.Length - 40)]);
+        Assert.Contains("(the last), is cut off: the run stopped while writing it", Assert.Throws<InvalidDataException>(() => RunLog.Load(path)).Message);
+        var missing = Path.Combine(_dir, "nope.jsonl");
+        Assert.Contains(missing, Assert.Throws<FileNotFoundException>(() => RunLog.Load(missing)).Message);
     }
 
     [Fact]

@@ -12,8 +12,9 @@ namespace GradientHooks.Diagnostics.Rules;
 /// before lasting damage (an explosion, dead units) <see cref="CausalOrder"/> makes it their root cause, as severe as
 /// they are. The remedy divides the rate by the measured ratio over 1e−3.</item>
 /// <item>Too low: the loss has not fallen, gradients flow (no layer passes none, the first layer's is within the
-/// vanishing threshold of the last's) and the window's median update ratio over layers is below
-/// <see cref="DiagnosticThresholds.FrozenUpdateRatio"/>. The remedy multiplies the rate by 1e−3 over the ratio.</item>
+/// vanishing threshold of the last's, and the whole gradient has not collapsed since the start) and the window's median
+/// update ratio over layers is below <see cref="DiagnosticThresholds.FrozenUpdateRatio"/>. The remedy multiplies the rate
+/// by 1e−3 over the ratio.</item>
 /// </list>
 /// </summary>
 internal sealed class LearningRateRule : IDiagnosticRule
@@ -113,6 +114,9 @@ internal sealed class LearningRateRule : IDiagnosticRule
     {
         var t = c.Thresholds;
         if (!c.LearnedNothing(out var flat)) return null;
+        // A gradient that collapsed since the start (a saturated net whose outputs no longer depend on its input) also
+        // makes tiny updates; raising the rate a million times would not help it: that is vanishing, not the rate.
+        if (c.GradientCollapse(out _)) return null;
         var flowing = c.FlowingLayers;
         if (flowing.Count < 1 || c.Layers.Any(l => l.PassesNoGradient)) return null;
         if (flowing.Count >= 2 && flowing[0].FlowingRms < t.VanishingRatio * flowing[^1].FlowingRms) return null;

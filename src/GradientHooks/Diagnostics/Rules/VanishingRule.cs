@@ -10,6 +10,28 @@ namespace GradientHooks.Diagnostics.Rules;
 /// </summary>
 internal sealed class VanishingRule : IDiagnosticRule
 {
+    /// <summary>Gradients that vanished in every layer alike, over time: Critical, with the collapse and the flat loss as evidence.</summary>
+    private static Finding Everywhere(DiagnosisContext c, DepthProfile depth, string collapse, string nothing)
+    {
+        var first = c.FullSteps.Take(5).Select(r => r.TotalNorm).ToList();
+        long since = c.Onset(r => r.TotalNorm < 0.01 * DiagnosisContext.Median(first)) ?? c.Window[0].Step;
+        var evidence = new List<string>
+        {
+            collapse,
+            nothing,
+            $"{depth.Quantity} RMS relative to the last layer, first to last: " + string.Join(", ", depth.Points.Select(l => $"{l.Name} {l.Rms / depth.Points[^1].Rms:0.0e+0}")) + " (no layer is singled out: all vanished together)",
+            "the output no longer depends on the input: with saturated or collapsed hidden activations, ∂L/∂w = mean over the batch of (∂L/∂h)·xᵀ cancels out",
+        };
+        var saturating = c.Profile is { } p ? p.HasSaturating || p.ActivationsAreFunctional && !p.HasRectifiers : c.Window[^1].Activations.Any(a => a.Family == ActivationFamily.Saturating);
+        var advisor = new RemedyAdvisor(c.Profile);
+        var remedies = saturating
+            ? advisor.For(RemedyKind.SwapToRelu, RemedyKind.HeInit, RemedyKind.XavierInit, RemedyKind.BatchNorm)
+            : advisor.For(RemedyKind.HeInit, RemedyKind.BatchNorm, RemedyKind.SwapToLeakyRelu);
+        return new Finding(FindingKind.VanishingGradients, Severity.Critical,
+            "Vanishing gradients in every layer: the whole gradient has collapsed since the start and the model has learned nothing.",
+            depth.Points.Select(x => x.Name).ToList(), evidence, remedies) { Since = since };
+    }
+
     public IEnumerable<Finding> Evaluate(DiagnosisContext c)
     {
         var depth = c.Depth;
@@ -19,7 +41,14 @@ internal sealed class VanishingRule : IDiagnosticRule
         var first = flowing[0];
         var last = flowing[^1];
         double ratio = first.Rms / last.Rms;
-        if (!(ratio < t.VanishingRatio)) yield break;
+        if (!(ratio < t.VanishingRatio))
+        {
+            // Vanished everywhere rather than toward the input: every layer's gradient collapsed since the start while
+            // the model learned nothing (a saturated net whose output no longer depends on its input).
+            if (c.GradientCollapse(out var everywhere) && c.LearnedNothing(out var nothing))
+                yield return Everywhere(c, depth, everywhere, nothing);
+            yield break;
+        }
 
         var evidence = new List<string>
         {
