@@ -17,6 +17,9 @@ public class CorpusVerdictTests(ITestOutputHelper output, CorpusVerdictTests.Tra
     {
         private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Verdict>> _verdicts = new();
 
+        /// <summary>The hand-written loops write their run logs here, so that the offline diagnosis can be checked against the live one.</summary>
+        public TrainedRuns() => RunLogs.Folder = Directory.CreateTempSubdirectory("corpus-logs-").FullName;
+
         public Verdict Of(string name) => _verdicts.GetOrAdd(name, n => new Lazy<Verdict>(() => Corpus.Run(Corpus.Named(n)))).Value;
 
         public IReadOnlyList<Verdict> All() => Corpus.All.Select(r => Of(r.Name)).ToList();
@@ -59,6 +62,40 @@ public class CorpusVerdictTests(ITestOutputHelper output, CorpusVerdictTests.Tra
         var docs = DocsTable.Read();
         output.WriteLine(table);
         Assert.True(docs == table.TrimEnd(), $"docs/diagnosis.md's corpus table differs from what the corpus prints now; regenerate it with `dotnet run -c Release --project tests/GradientHooks.Corpus -- --write-docs`.\nNow:\n{table}");
+    }
+
+    [CorpusTheory]
+    [InlineData("optdigits-cnn")]
+    [InlineData("optdigits-cnn-lr0.5")]
+    [InlineData("optdigits-head-first-sigmoid")]
+    [InlineData("shakespeare-rnn-unclipped")]
+    [InlineData("breast-cancer-nan-input")]
+    [InlineData("optdigits-no-zero-grad")]
+    public void The_run_log_diagnosed_after_the_fact_gives_the_live_diagnosis(string name)
+    {
+        var verdict = runs.Of(name);
+        Assert.NotNull(verdict.Outcome.LogPath);
+        var log = GradientHooks.Reporting.RunLog.Load(verdict.Outcome.LogPath!);
+        Assert.Equal(verdict.Outcome.Diagnosis.ToJson(), log.Diagnose().ToJson());
+    }
+
+    [CorpusTheory]
+    [InlineData("optdigits-cnn")]
+    [InlineData("optdigits-head-first-sigmoid")]
+    public void The_report_of_a_run_says_what_its_diagnosis_says(string name)
+    {
+        var verdict = runs.Of(name);
+        var log = GradientHooks.Reporting.RunLog.Load(verdict.Outcome.LogPath!);
+        var path = log.WriteReport(Path.Combine(Path.GetDirectoryName(verdict.Outcome.LogPath!)!, name + ".html"));
+        var html = File.ReadAllText(path);
+        var d = verdict.Outcome.Diagnosis;
+        if (d.IsHealthy) Assert.Contains("gh-badge gh-ok\">healthy", html);
+        foreach (var f in d.Findings)
+        {
+            Assert.Contains($"data-kind=\"{f.Kind}\" data-severity=\"{f.Severity}\"", html);
+            foreach (var layer in f.Layers) Assert.Contains(System.Net.WebUtility.HtmlEncode(layer), html);
+        }
+        foreach (var l in d.Layers) Assert.Contains($"<td>{System.Net.WebUtility.HtmlEncode(l.Layer)}</td>", html);
     }
 
     [Fact]

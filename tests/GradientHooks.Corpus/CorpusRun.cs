@@ -62,8 +62,22 @@ public sealed record RunOutcome(Diagnosis Diagnosis, string Metric, long Steps)
     /// <summary>The monitor's profile of the model at the end of the run, when the run had the monitor in hand.</summary>
     public ModelProfile? Profile { get; init; }
 
+    /// <summary>The run log the monitor's <c>JsonLinesSink</c> wrote, when <see cref="RunLogs.Folder"/> was set (hand-written loops).</summary>
+    public string? LogPath { get; init; }
+
     /// <summary>Wall time of the run (set by the runner).</summary>
     public TimeSpan Elapsed { get; init; }
+}
+
+/// <summary>Where the hand-written loops of the corpus write their run logs (JsonLinesSink); null: none.</summary>
+public static class RunLogs
+{
+    /// <summary>The folder, or null to write no log.</summary>
+    public static string? Folder { get; set; }
+
+    /// <summary>A sink on <paramref name="monitor"/> writing <c>{Folder}/{name}.jsonl</c>, or null when no folder is set.</summary>
+    public static GradientHooks.Reporting.JsonLinesSink? Attach(GradientMonitor monitor, string name) =>
+        Folder is null ? null : GradientHooks.Reporting.JsonLinesSink.Attach(monitor, Path.Combine(Folder, name + ".jsonl"));
 }
 
 /// <summary>The guard policy of the healthy runs.</summary>

@@ -107,14 +107,29 @@ internal static class DiagnosisHtml
         sb.Append("</tbody></table>");
     }
 
-    /// <summary>A remedy: the prose, and the call (the text after the first ": " when it holds code) as a copyable block.</summary>
+    /// <summary>
+    /// C# in a remedy's text: an assignment or a call through a member (<c>model = ActivationSwap.Replace(...)</c>,
+    /// <c>Init.Apply(model, InitScheme.HeNormal)</c>, <c>optimizer.zero_grad();</c>) or a <c>foreach</c> statement.
+    /// </summary>
+    private static readonly System.Text.RegularExpressions.Regex CodeSpan = new(
+        @"foreach \(var [^;]*;|(?:\b\w+ (?:[*/]?=) )?(?:\b[A-Za-z_]\w*(?:\[\d+\])?\.)+\w+\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\);?",
+        System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    /// <summary>A remedy: its text with every piece of code set as code, and the first piece again as a block to copy.</summary>
     private static string Code(string detail)
     {
-        int colon = detail.IndexOf(": ", StringComparison.Ordinal);
-        bool code = colon > 0 && detail[(colon + 2)..].IndexOfAny(new[] { '(', '=', ';' }) >= 0;
-        return code
-            ? $"<p>{E(detail[..colon])}:</p><pre><code>{E(detail[(colon + 2)..])}</code></pre>"
-            : $"<p>{E(detail)}</p>";
+        var matches = CodeSpan.Matches(detail);
+        if (matches.Count == 0) return $"<p>{E(detail)}</p>";
+        var sb = new StringBuilder("<p>");
+        int at = 0;
+        foreach (System.Text.RegularExpressions.Match m in matches)
+        {
+            sb.Append(E(detail[at..m.Index])).Append("<code>").Append(E(m.Value)).Append("</code>");
+            at = m.Index + m.Length;
+        }
+        sb.Append(E(detail[at..])).Append("</p>");
+        sb.Append("<pre><code>").Append(E(matches[0].Value)).Append("</code></pre>");
+        return sb.ToString();
     }
 
     private static string Level(Severity s) => s switch { Severity.Critical => "critical", Severity.Warning => "warning", _ => "info" };

@@ -42,6 +42,7 @@ public static class SupervisedLoop
         IClippingPolicy? clipping, int seed, Func<Module<Tensor, Tensor>, string> metric, ZeroBy zero = ZeroBy.Optimizer, int microBatches = 1)
     {
         using var monitor = GradientMonitor.Attach(model);
+        using var log = RunLogs.Attach(monitor, $"{model.GetType().Name}-{seed}-{Guid.NewGuid():N}");
         using var guarded = monitor.Guard(optimizer(model.parameters()), clipping);
         var generator = new Random(seed);
         long rows = x.shape[0], steps = 0;
@@ -80,7 +81,7 @@ public static class SupervisedLoop
         }
         model.eval();
         var quality = metric(model);
-        return new RunOutcome(monitor.Diagnose(), quality, steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps, Model = model, Profile = monitor.Profile };
+        return new RunOutcome(monitor.Diagnose(), quality, steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps, Model = model, Profile = monitor.Profile, LogPath = log?.Path };
     }
 
     /// <summary>Accuracy of arg-max predictions on (<paramref name="x"/>, <paramref name="labels"/>), as "accuracy 0.953".</summary>

@@ -41,6 +41,7 @@ public static class TextRuns
         torch.manual_seed(1);
         var model = build(text);
         using var monitor = GradientMonitor.Attach(model);
+        using var log = RunLogs.Attach(monitor, $"{model.GetType().Name}-{Guid.NewGuid():N}");
         using var guarded = monitor.Guard(optimizer(model.parameters()), clipping);
         model.train();
         double last = double.NaN;
@@ -55,7 +56,7 @@ public static class TextRuns
             last = monitor.Capture(loss).Loss ?? double.NaN;
             guarded.step();
         }
-        return new RunOutcome(monitor.Diagnose(), FormattableString.Invariant($"last training loss {last:0.000} nats/char"), steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps, Model = model, Profile = monitor.Profile };
+        return new RunOutcome(monitor.Diagnose(), FormattableString.Invariant($"last training loss {last:0.000} nats/char"), steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps, Model = model, Profile = monitor.Profile, LogPath = log?.Path };
     }
 
     private static RunOutcome Train(bool lstm, Func<IEnumerable<TorchSharp.Modules.Parameter>, optim.Optimizer> optimizer, IClippingPolicy? clipping, int steps)
@@ -64,6 +65,7 @@ public static class TextRuns
         torch.manual_seed(1);
         var model = new CharModel(text.Vocabulary.Length, 128, lstm);
         using var monitor = GradientMonitor.Attach(model);
+        using var log = RunLogs.Attach(monitor, $"{model.GetType().Name}-{Guid.NewGuid():N}");
         using var guarded = monitor.Guard(optimizer(model.parameters()), clipping);
         Tensor[]? state = null;
         double last = double.NaN;
@@ -79,6 +81,6 @@ public static class TextRuns
             guarded.step();
         }
         if (state != null) foreach (var t in state) t.Dispose();
-        return new RunOutcome(monitor.Diagnose(), FormattableString.Invariant($"last training loss {last:0.000} nats/char"), steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps, Model = model, Profile = monitor.Profile };
+        return new RunOutcome(monitor.Diagnose(), FormattableString.Invariant($"last training loss {last:0.000} nats/char"), steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps, Model = model, Profile = monitor.Profile, LogPath = log?.Path };
     }
 }
