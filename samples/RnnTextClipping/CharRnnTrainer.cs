@@ -17,10 +17,12 @@ public static class CharRnnTrainer
     /// Trains a fresh model (seeded, so every run starts from the same weights) with plain SGD and the given
     /// clipping policy behind <see cref="Clip.SkipNonFinite"/>; calls <paramref name="afterStep"/> after each step
     /// (the gradients are then still those the optimizer used) and lets <paramref name="runSteps"/> drive the loop
-    /// (monitor, number of steps, step body), e.g. through <c>TrainingProgress.Run</c>.
+    /// (monitor, number of steps, step body), e.g. through <c>TrainingProgress.Run</c>. With <paramref name="runLogPath"/>
+    /// the run is logged for <c>gradienthooks diagnose</c>; with <paramref name="reportPath"/> its HTML report is written at the end.
     /// </summary>
     public static RunResult Train(CharCorpus corpus, TrainingSettings s, string name, IClippingPolicy? clipping,
-        string? tensorboardDirectory = null, Action<int, CharRnn>? afterStep = null, Action<GradientMonitor, int, Action<int>>? runSteps = null)
+        string? tensorboardDirectory = null, Action<int, CharRnn>? afterStep = null, Action<GradientMonitor, int, Action<int>>? runSteps = null,
+        string? runLogPath = null, string? reportPath = null)
     {
         torch.manual_seed(s.Seed);
         var model = new CharRnn(s.Cell, corpus.Vocabulary.Length, s.Hidden);
@@ -28,6 +30,7 @@ public static class CharRnnTrainer
         var policy = clipping is null ? Clip.SkipNonFinite() : Clip.Chain(Clip.SkipNonFinite(), clipping);
         using var optimizer = monitor.Guard(torch.optim.SGD(model.parameters(), s.LearningRate), policy);
         using var tensorboard = tensorboardDirectory is null ? null : TensorBoardSink.Attach(monitor, tensorboardDirectory);
+        using var runLog = runLogPath is null ? null : JsonLinesSink.Attach(monitor, runLogPath);
         var steps = new List<StepRecord>();
         monitor.StepCaptured += steps.Add;
         var validation = new List<(long, double)>();
@@ -55,6 +58,7 @@ public static class CharRnnTrainer
         else for (int step = 1; step <= s.Steps; step++) Step(step);
         Free(state);
         monitor.StepCaptured -= steps.Add;
+        if (reportPath != null) HtmlReport.Write(monitor, reportPath);
         return new RunResult(name, steps, validation, optimizer.ClippedSteps, optimizer.SkippedSteps, monitor.Diagnose(), model);
     }
 

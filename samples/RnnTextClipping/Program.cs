@@ -58,9 +58,10 @@ static int Run(CharCorpus corpus, TrainingSettings settings, string clipName, Di
     foreach (var (name, policy) in new[] { ("no clipping", (IClippingPolicy?)null), (Describe(clipName), Policy(clipName)) })
     {
         if (runs.Count == 1 && policy is null) break;
-        var folder = Path.Combine(output.FullName, "tensorboard", name.Replace(' ', '-').Replace('(', '_').Replace(')', '_').Replace('.', '_'));
-        var result = CharRnnTrainer.Train(corpus, settings, name, policy, folder,
-            runSteps: (monitor, steps, body) => TrainingProgress.Run(monitor, steps, body, name));
+        var slug = name.Replace(' ', '-').Replace('(', '_').Replace(')', '_').Replace('.', '_');
+        var result = CharRnnTrainer.Train(corpus, settings, name, policy, Path.Combine(output.FullName, "tensorboard", slug),
+            runSteps: (monitor, steps, body) => TrainingProgress.Run(monitor, steps, body, name),
+            runLogPath: Path.Combine(output.FullName, $"{slug}.jsonl"), reportPath: Path.Combine(output.FullName, $"{slug}.html"));
         runs.Add(result);
     }
 
@@ -109,7 +110,7 @@ static int Run(CharCorpus corpus, TrainingSettings settings, string clipName, Di
         GradientCharts.CompareRuns(byName, ChartMetric.GradientNorm, Path.Combine(output.FullName, "gradient-norm.png"), Threshold(clipName)),
         GradientCharts.GradientFlow(byName, Path.Combine(output.FullName, "gradient-flow.png"), lastSteps: 50),
     };
-    AnsiConsole.MarkupLine($"\n[bold]Output[/] in {Markup.Escape(output.FullName)}: {string.Join(", ", charts.Select(Path.GetFileName))}, tensorboard/ (tensorboard --logdir {Markup.Escape(Path.Combine(output.FullName, "tensorboard"))})");
+    AnsiConsole.MarkupLine($"\n[bold]Output[/] in {Markup.Escape(output.FullName)}: {string.Join(", ", charts.Select(Path.GetFileName))}, a report and a run log per run (*.html, *.jsonl: gradienthooks diagnose <log>), tensorboard/ (tensorboard --logdir {Markup.Escape(Path.Combine(output.FullName, "tensorboard"))})");
     return 0;
 }
 

@@ -1,7 +1,7 @@
 // An ordinary TorchSharp training loop with GradientHooks added: the two marked lines in Train are the only change.
 // Task: classify points of three interleaved spirals (generated, no download). First a deep sigmoid network, whose
 // gradients vanish; then the same network after the remedies the diagnosis names (ReLU, He init, BatchNorm). Writes
-// loss.png and gradient-flow.png (both runs) under --out.
+// loss.png and gradient-flow.png (both runs), and each run's HTML report and run log, under --out.
 //   dotnet run -c Release --project samples/TorchSharpLoop [-- --steps 200 --out torchsharp-loop-output]
 using System.CommandLine;
 using GradientHooks;
@@ -16,7 +16,7 @@ using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
 var stepsOption = new Option<int>("--steps") { Description = "Training steps per run (at least 20).", DefaultValueFactory = _ => 200 };
-var outOption = new Option<DirectoryInfo>("--out") { Description = "Folder for loss.png and gradient-flow.png.", DefaultValueFactory = _ => new DirectoryInfo("torchsharp-loop-output") };
+var outOption = new Option<DirectoryInfo>("--out") { Description = "Folder for loss.png, gradient-flow.png and each run's report (.html) and run log (.jsonl).", DefaultValueFactory = _ => new DirectoryInfo("torchsharp-loop-output") };
 var root = new RootCommand("A deep sigmoid MLP trained with the two GradientHooks lines, its diagnosis, then the remedies it names.") { stepsOption, outOption };
 root.SetAction(parse =>
 {
@@ -41,13 +41,13 @@ static int Run(int steps, DirectoryInfo output)
     var model = Sequential(layers);
 
     Console.WriteLine("== 1. A 10-layer sigmoid MLP, default initialization ==");
-    var before = Train(model, x, y, steps);
+    var before = Train(model, x, y, steps, Path.Combine(output.FullName, "sigmoid"));
 
     Console.WriteLine("== 2. The remedies: ReLU, He initialization, BatchNorm ==");
     var repaired = Normalization.InsertBatchNorm(ActivationSwap.Replace(model, Activation.Sigmoid, Activation.ReLU));
     var init = Init.Apply(repaired, InitScheme.HeNormal);
     Console.WriteLine($"Init.Apply: {init.Initialized.Count(p => p.Scheme != null)} weights re-drawn (He normal, gain of the activation that follows), {init.Initialized.Count(p => p.Scheme == null)} biases zeroed, {init.Skipped.Count} modules skipped");
-    var after = Train(repaired, x, y, steps);
+    var after = Train(repaired, x, y, steps, Path.Combine(output.FullName, "repaired"));
 
     var runs = new Dictionary<string, IReadOnlyList<StepRecord>> { ["sigmoid, default init"] = before, ["ReLU, He, BatchNorm"] = after };
     var charts = new[]
@@ -55,14 +55,16 @@ static int Run(int steps, DirectoryInfo output)
         GradientCharts.CompareRuns(runs, ChartMetric.Loss, Path.Combine(output.FullName, "loss.png")),
         GradientCharts.GradientFlow(runs, Path.Combine(output.FullName, "gradient-flow.png"), lastSteps: 50),
     };
-    Console.WriteLine($"Charts in {output.FullName}: {string.Join(", ", charts.Select(Path.GetFileName))}");
+    Console.WriteLine($"Charts in {output.FullName}: {string.Join(", ", charts.Select(Path.GetFileName))}; a report and a run log per run: sigmoid.html, repaired.html, sigmoid.jsonl, repaired.jsonl (gradienthooks diagnose sigmoid.jsonl)");
     return 0;
 }
 
-static IReadOnlyList<StepRecord> Train(Sequential net, Tensor x, Tensor y, int steps)
+// Trains net; writes the run log (stem.jsonl, for gradienthooks diagnose) and the HTML report (stem.html).
+static IReadOnlyList<StepRecord> Train(Sequential net, Tensor x, Tensor y, int steps, string stem)
 {
     using var monitor = GradientMonitor.Attach(net);                                                           // added line 1
     var optimizer = monitor.Guard(torch.optim.SGD(net.parameters(), 0.05, momentum: 0.9), Clip.GlobalNorm(5.0)); // added line 2
+    using var runLog = JsonLinesSink.Attach(monitor, stem + ".jsonl");                                          // optional: the run log
 
     Console.WriteLine($"{"step",5} {"loss",8} {"total",9}  gradient norm per layer, first to last");
     for (int step = 1; step <= steps; step++)
@@ -83,6 +85,7 @@ static IReadOnlyList<StepRecord> Train(Sequential net, Tensor x, Tensor y, int s
     }
     Console.WriteLine();
     Console.WriteLine(monitor.Diagnose());     // what is wrong, the evidence, and the call that fixes it
+    HtmlReport.Write(monitor, stem + ".html"); // the same, with charts, in one page
     return monitor.History.ToList();
 }
 

@@ -8,7 +8,7 @@ namespace GradientHooks.Reporting;
 /// the loss curve with clip events marked, and run comparisons. Each method writes the file and returns its full
 /// path.
 /// </summary>
-public static class GradientCharts
+public static partial class GradientCharts
 {
     private const double Floor = 1e-30;   // log10 of a zero gradient is drawn at 1e-30
     private const double FlatRange = 0.1; // a loss moving less than this fraction of its level is drawn on ±this
@@ -268,13 +268,22 @@ public static class GradientCharts
                 var v = steps.Select(r => r.Layers.FirstOrDefault(x => x.Layer == l)?.UpdateRatio).OfType<double>().OrderBy(x => x).ToList();
                 return v.Count == 0 ? double.NaN : v[v.Count / 2];
             }).ToArray();
-            var s = plot.Add.Scatter(Enumerable.Range(0, layers.Count).Select(i => (double)i).ToArray(), Log(medians));
+            // A layer whose weights did not move (ratio 0) has no place on a log axis: it is named in the legend instead.
+            var moved = Enumerable.Range(0, layers.Count).Where(i => medians[i] > 0 && double.IsFinite(medians[i])).ToArray();
+            var s = plot.Add.Scatter(moved.Select(i => (double)i).ToArray(), Log(moved.Select(i => medians[i]).ToArray()));
             s.LegendText = "median ‖Δw‖/‖w‖";
             s.MarkerSize = 7;
+            var still = Enumerable.Range(0, layers.Count).Where(i => medians[i] == 0).Select(i => layers[i]).ToList();
+            if (still.Count > 0)
+            {
+                var none = plot.Add.Markers(Array.Empty<double>(), Array.Empty<double>());
+                none.LegendText = $"not moving (0): {string.Join(", ", still.Take(4))}{(still.Count > 4 ? $" +{still.Count - 4}" : "")}";
+            }
             var usual = plot.Add.HorizontalLine(-3);
             usual.LinePattern = LinePattern.Dashed;
             usual.LegendText = "usual 1e-3";
             plot.Axes.Bottom.SetTicks(Enumerable.Range(0, layers.Count).Select(i => (double)i).ToArray(), layers.ToArray());
+            plot.Axes.SetLimitsX(-0.5, layers.Count - 0.5);   // every layer's tick, a layer with no point included
             Rotate(plot, layers);
             LogAxis(plot);
             plot.ShowLegend(Edge.Right);
@@ -330,12 +339,17 @@ public static class GradientCharts
             if (p is ScottPlot.Plottables.Scatter s) s.LinePattern = LinePattern.Solid;
             else if (p is ScottPlot.Plottables.HorizontalLine h) h.LinePattern = LinePattern.Solid;
         }
+        plot.Font.Set(ChartFont.Name);
         var xml = plot.GetSvgXml(width, height);
         int start = xml.IndexOf("<svg", StringComparison.Ordinal);
-        var svg = xml[start..];
+        // Laid out with this machine's sans-serif font; the reader's machine may lack it, so name the usual ones after it.
+        var svg = FontFamily().Replace(xml[start..], $"font-family=\"{ChartFont.CssFamily}\"");
         return svg.Replace($"width=\"{width}\" height=\"{height}\"",
             $"viewBox=\"0 0 {width} {height}\" preserveAspectRatio=\"xMidYMid meet\" class=\"gh-chart\" role=\"img\" aria-label=\"{System.Net.WebUtility.HtmlEncode(label)}\"", StringComparison.Ordinal);
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex("font-family=\"([^\"]*)\"")]
+    private static partial System.Text.RegularExpressions.Regex FontFamily();
 
     private static double Sq(double x) => x * x;
 
@@ -357,6 +371,7 @@ public static class GradientCharts
         var full = Path.GetFullPath(path);
         var folder = Path.GetDirectoryName(full);
         if (!string.IsNullOrEmpty(folder)) LogDirectory.Prepare(folder, nameof(path), nameof(GradientCharts));
+        plot.Font.Set(ChartFont.Name);
         plot.SavePng(full, width, height);
         return full;
     }

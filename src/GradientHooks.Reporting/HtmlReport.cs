@@ -79,7 +79,7 @@ public static class HtmlReport
         if (data.Profile?.LayerOrder is { } order) sb.Append($" · {order.Layers.Count} layers, order from {order.Source}");
         sb.Append($" · {E(data.Source)} · steps {d.FirstStep}–{d.LastStep} analysed · written {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC</p></header>");
         sb.Append("<main>").Append(DiagnosisHtml.Render(d, ChartOf, withStyle: false));
-        if (data.Profile?.Input is { } input) Inputs(sb, input);
+        if (data.Profile?.Input is { } input) Inputs(sb, input, data.Profile.ModelType);
         Charts(sb, data);
         sb.Append("</main><footer class=\"gh-meta\">Made by GradientHooks ").Append(E(RunLogFormat.Library)).Append(". Charts: ScottPlot.</footer></body></html>");
         return sb.ToString();
@@ -99,8 +99,11 @@ public static class HtmlReport
         Chart(sb, "chart-heatmap", "Gradient norm per layer and step (log10)", () => GradientCharts.HeatmapPlot(full));
         if (data.Losses.Count > 0) Chart(sb, "chart-loss", "Loss, with clipped, skipped and rolled-back steps", () => GradientCharts.LossPlot(data.Losses, data.History));
         Chart(sb, "chart-norm", "Total gradient norm, before and after clipping", () => GradientCharts.NormPlot(full));
-        if (full[^1].Units.Count > 0 || full.Any(r => r.Activations.Any(a => a.SaturatedFraction is not null)))
+        bool anyDead = full[^1].Units.Any(u => u.DeadFraction > 0), anySaturated = full.Any(r => r.Activations.Any(a => a.SaturatedFraction > 0));
+        if (anyDead || anySaturated)
             Chart(sb, "chart-units", "Dead units per layer and saturated outputs per activation", () => GradientCharts.UnitsPlot(full));
+        else if (full[^1].Units.Count > 0 || full.Any(r => r.Activations.Any(a => a.SaturatedFraction is not null)))
+            sb.Append("<figure id=\"chart-units\"><figcaption>Dead units and saturated outputs</figcaption><p class=\"gh-meta\">None: no Linear or Conv layer has a dead unit at the last step, and no activation with a hook saturated its outputs.</p></figure>");
         if (full.Any(r => r.UpdateRatios is not null)) Chart(sb, "chart-updates", "Update ratio ‖Δw‖/‖w‖ per layer", () => GradientCharts.UpdatePlot(full));
     }
 
@@ -112,9 +115,10 @@ public static class HtmlReport
         sb.Append("</figure>");
     }
 
-    private static void Inputs(StringBuilder sb, InputScale input)
+    private static void Inputs(StringBuilder sb, InputScale input, string? modelType)
     {
-        sb.Append($"<h2 id=\"inputs\">Input scale</h2><p class=\"gh-meta\">The input of {E(input.Module)}, {input.Batches} batch(es), {input.Rows} rows. Standardised features have mean 0 and standard deviation 1.</p>");
+        var module = input.Module == ParameterInfo.RootLayer ? $"the model{(modelType is null ? "" : $" ({modelType})")}" : input.Module;
+        sb.Append($"<h2 id=\"inputs\">Input scale</h2><p class=\"gh-meta\">The input of {E(module)}, {input.Batches} batch(es), {input.Rows} rows. Standardised features have mean 0 and standard deviation 1.</p>");
         sb.Append("<table><thead><tr><th>feature</th><th>mean</th><th>std</th><th>RMS</th></tr></thead><tbody>");
         var shown = Enumerable.Range(0, input.Features).OrderByDescending(input.Rms).Take(12).OrderBy(f => f);
         foreach (int f in shown) sb.Append($"<tr><td>{f}</td><td>{N(input.Mean[f])}</td><td>{N(input.Std[f])}</td><td>{N(input.Rms(f))}</td></tr>");

@@ -1,10 +1,10 @@
 namespace GradientHooks.Reporting;
 
 /// <summary>
-/// One row of <see cref="JsonLinesSink"/> and <see cref="CsvSink"/>: a parameter on a captured step. Columns, in order:
+/// One row of <see cref="CsvSink"/>: a parameter on a captured step. Columns, in order:
 /// <c>step</c>, <c>time</c> (ISO 8601 UTC), <c>loss</c>, <c>parameter</c>, <c>layer</c>, <c>count</c>, <c>sum</c>,
 /// <c>sum_of_squares</c>, <c>norm</c>, <c>mean</c>, <c>rms</c>, <c>max_abs</c>, <c>non_finite</c>,
-/// <c>update_ratio</c>, <c>total_norm</c>, <c>clipped</c>, <c>skipped</c>. Empty (CSV) or null (JSON) where unknown.
+/// <c>update_ratio</c>, <c>total_norm</c>, <c>clipped</c>, <c>skipped</c>. Empty where unknown.
 /// </summary>
 internal readonly record struct ParameterRow(long Step, DateTimeOffset Time, double? Loss, string Parameter, string Layer,
     GradientStats Stats, double? UpdateRatio, double TotalNorm, bool? Clipped, bool? Skipped)

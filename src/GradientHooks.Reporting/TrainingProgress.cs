@@ -80,7 +80,7 @@ public static class TrainingProgress
         {
             var d = monitor.Diagnose();
             var problems = d.Findings.Where(f => f.Severity >= Severity.Warning).Select(f => $"{f.Title} ({f.Severity})").ToList();
-            _findings = !d.HasEnoughData ? "not enough data" : problems.Count == 0 ? "healthy" : string.Join(", ", problems);
+            _findings = problems.Count > 0 ? string.Join(", ", problems) : d.HasEnoughData ? "healthy" : "not enough data";
         }
 
         public string Line(int step, int steps)

@@ -71,7 +71,9 @@ public sealed class Diagnosis
         var sb = new StringBuilder();
         sb.AppendLine(HasEnoughData
             ? $"Gradient diagnosis over steps {FirstStep}–{LastStep} ({StepsAnalyzed} captured): {(IsHealthy ? "healthy" : $"{Findings.Count(f => f.Severity != Severity.Info)} problem(s)")}"
-            : $"Gradient diagnosis: not enough data ({StepsAnalyzed} captured step(s))");
+            : Findings.Any(f => f.Severity != Severity.Info)
+                ? $"Gradient diagnosis: {Findings.Count(f => f.Severity != Severity.Info)} problem(s); {StepsAnalyzed} usable step(s), too few to judge gradient flow"
+                : $"Gradient diagnosis: not enough data ({StepsAnalyzed} captured step(s))");
         if (RootCause is { } root && Findings.Count(f => f.Severity != Severity.Info) > 1)
             sb.AppendLine($"Root cause: {root.Kind}{(root.Since is long s ? $" (since step {s})" : "")}; fix it first.");
         if (Layers.Count > 0)

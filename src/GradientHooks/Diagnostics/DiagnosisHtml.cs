@@ -115,7 +115,7 @@ internal static class DiagnosisHtml
         @"foreach \(var [^;]*;|(?:\b\w+ (?:[*/]?=) )?(?:\b[A-Za-z_]\w*(?:\[\d+\])?\.)+\w+\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\);?",
         System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
-    /// <summary>A remedy: its text with every piece of code set as code, and the first piece again as a block to copy.</summary>
+    /// <summary>A remedy: its text with every piece of code set as code, then those pieces again, one statement per line, as a block to copy.</summary>
     private static string Code(string detail)
     {
         var matches = CodeSpan.Matches(detail);
@@ -128,7 +128,9 @@ internal static class DiagnosisHtml
             at = m.Index + m.Length;
         }
         sb.Append(E(detail[at..])).Append("</p>");
-        sb.Append("<pre><code>").Append(E(matches[0].Value)).Append("</code></pre>");
+        // The calls to paste, in the order the remedy gives them, each as a statement.
+        var calls = matches.Select(m => m.Value.TrimEnd(';') + ";").Distinct().ToList();
+        sb.Append("<pre><code>").Append(E(string.Join("\n", calls))).Append("</code></pre>");
         return sb.ToString();
     }
 

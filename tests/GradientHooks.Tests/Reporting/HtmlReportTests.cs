@@ -63,8 +63,11 @@ public sealed class HtmlReportTests : IDisposable
         var root = d.RootCause!;
         Assert.Contains($"data-kind=\"{root.Kind}\" data-severity=\"{root.Severity}\"", dom);
         foreach (var l in d.Layers) Assert.Contains($"<td>{l.Layer}</td>", dom);
-        foreach (var chart in new[] { "chart-flow", "chart-heatmap", "chart-loss", "chart-norm", "chart-units", "chart-updates" })
+        foreach (var chart in new[] { "chart-flow", "chart-heatmap", "chart-loss", "chart-norm", "chart-updates" })
             Assert.Matches($"<figure id=\"{chart}\"><figcaption>[^<]*</figcaption><svg", dom);
+        // Dead and saturated units: a chart when there are some, one sentence when every bar would be zero.
+        bool anyUnits = d.Layers.Any(l => l.DeadUnitFraction > 0) || d.Findings.Any(f => f.Kind is FindingKind.DyingRelu or FindingKind.SaturatedActivations);
+        Assert.Matches(anyUnits ? "<figure id=\"chart-units\"><figcaption>[^<]*</figcaption><svg" : "<figure id=\"chart-units\"><figcaption>[^<]*</figcaption><p class=\"gh-meta\">None:", dom);
         // Each finding links to the chart that shows its evidence, and the target exists.
         Assert.Contains("evidence on the chart: <a href=\"#chart-flow\">", dom);
 

@@ -45,6 +45,10 @@ public class RnnTextClippingTests
         var printed = string.Join("\n", stdout.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.StartsWith('|')));
         var quoted = QuotedBlock(Path.Combine(Checkout(), "docs", "samples.md"), "<!-- rnn-table:", "<!-- rnn-table-end -->");
         Assert.True(quoted == printed, $"docs/samples.md quotes a table the main sample no longer prints; paste this between the rnn-table markers:\n{printed}");
+        // Each run has its report and run log.
+        foreach (var name in new[] { "no-clipping.html", "no-clipping.jsonl" })
+            Assert.True(File.Exists(Path.Combine(dir, name)), $"{name} missing from {string.Join(", ", Directory.GetFiles(dir).Select(Path.GetFileName))}");
+        Assert.Equal(2, Directory.GetFiles(dir, "*.html").Length);
         Directory.Delete(dir, recursive: true);
     }
 

@@ -10,7 +10,7 @@ public sealed class TorchSharpLoopTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
-    public void It_diagnoses_the_sigmoid_net_repairs_it_and_writes_both_charts()
+    public void It_diagnoses_the_sigmoid_net_repairs_it_and_writes_both_charts_and_each_runs_report_and_log()
     {
         var (code, stdout, stderr) = SampleProcess.Run("TorchSharpLoop.dll", $"--steps 60 --out {Path.Combine(_dir, "charts")}");
         Assert.True(code == 0, stderr + stdout);
@@ -21,6 +21,12 @@ public sealed class TorchSharpLoopTests : IDisposable
             var file = new FileInfo(Path.Combine(_dir, "charts", chart));
             Assert.True(file.Exists && file.Length > 10_000, $"{chart} missing or empty");
         }
+        Assert.Contains("Vanishing gradients", File.ReadAllText(Path.Combine(_dir, "charts", "sigmoid.html")));
+        Assert.True(File.Exists(Path.Combine(_dir, "charts", "repaired.html")));
+        // The run log gives the tool the verdict the sample printed.
+        var output = new StringWriter();
+        Assert.Equal(1, GradientHooks.Tool.GradientHooksCommand.Invoke(["diagnose", Path.Combine(_dir, "charts", "sigmoid.jsonl")], output, new StringWriter()));
+        Assert.Contains("Root cause: VanishingGradients", output.ToString());
     }
 
     [Theory]
