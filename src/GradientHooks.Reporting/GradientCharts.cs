@@ -284,6 +284,8 @@ public static partial class GradientCharts
             usual.LegendText = "usual 1e-3";
             plot.Axes.Bottom.SetTicks(Enumerable.Range(0, layers.Count).Select(i => (double)i).ToArray(), layers.ToArray());
             plot.Axes.SetLimitsX(-0.5, layers.Count - 0.5);   // every layer's tick, a layer with no point included
+            var shown = Log(moved.Select(i => medians[i]).ToArray()).Append(-3.0).ToArray();   // the usual 1e-3 always in view
+            plot.Axes.SetLimitsY(Math.Floor(shown.Min() - 0.25), Math.Ceiling(shown.Max() + 0.25));
             Rotate(plot, layers);
             LogAxis(plot);
             plot.ShowLegend(Edge.Right);
@@ -293,7 +295,7 @@ public static partial class GradientCharts
         return plot;
     }
 
-    /// <summary>The total gradient norm per step before clipping, and where the policy clipped, the norm after it.</summary>
+    /// <summary>The total gradient norm per step before clipping, the clipping policy's threshold, and where the policy clipped, the norm after it.</summary>
     internal static Plot NormPlot(IReadOnlyList<StepRecord> history)
     {
         var steps = FullSteps(history, nameof(history)).ToList();
@@ -302,6 +304,17 @@ public static partial class GradientCharts
         var s = plot.Add.Scatter(before.Select(p => (double)p.Step).ToArray(), Log(before.Select(p => p.Norm).ToArray()));
         s.LegendText = "total norm";
         s.MarkerSize = 0;
+        // The policy's threshold on the total norm (global norm: its max norm; AutoClip: the moving percentile).
+        var thresholds = steps.Where(r => r.Clipping?.Threshold is double t && double.IsFinite(t) && t > 0).ToList();
+        if (thresholds.Count > 0)
+        {
+            var t = plot.Add.Scatter(thresholds.Select(r => (double)r.Step).ToArray(), Log(thresholds.Select(r => r.Clipping!.Threshold!.Value).ToArray()));
+            t.Color = Colors.DarkRed;
+            t.MarkerSize = 0;
+            t.LineWidth = 1.5f;
+            double first = thresholds[0].Clipping!.Threshold!.Value;
+            t.LegendText = thresholds.All(r => r.Clipping!.Threshold == first) ? $"clip threshold {first:G3}" : "clip threshold";
+        }
         var clipped = steps.Where(r => r.Clipping is { Clipped: true } c && double.IsFinite(c.NormAfter) && c.NormAfter > 0).ToList();
         if (clipped.Count > 0)
         {

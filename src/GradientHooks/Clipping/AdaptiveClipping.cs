@@ -42,10 +42,10 @@ public sealed class AdaptiveClipping : IClippingPolicy
         _next = (_next + 1) % Window;
         _count = Math.Min(_count + 1, Window);
         LastThreshold = PercentileOf(_history.AsSpan(0, _count), Percentile, _sorted);
-        if (total <= LastThreshold) return ClipResult.Unchanged(total);
+        if (total <= LastThreshold) return ClipResult.Unchanged(total) with { Threshold = LastThreshold };
         double coefficient = LastThreshold / (total + 1e-6);
         GradientMath.Scale(parameters, coefficient);
-        return new ClipResult(total, total * coefficient, true, false, $"total norm {total:G4} > {Percentile:G3}th percentile {LastThreshold:G4} of {_count} norms");
+        return new ClipResult(total, total * coefficient, true, false, $"total norm {total:G4} > {Percentile:G3}th percentile {LastThreshold:G4} of {_count} norms") { Threshold = LastThreshold };
     }
 
     /// <summary>numpy's default ("linear") percentile of <paramref name="values"/>: rank h = (n − 1)·q/100, interpolated.</summary>

@@ -19,6 +19,7 @@ public sealed class ChainedClipping : IClippingPolicy
     {
         GradientMath.ThrowIfEmpty(parameters, nameof(ChainedClipping));
         ClipResult? first = null, last = null;
+        double? threshold = null;
         bool clipped = false;
         var reasons = new List<string>();
         foreach (var policy in Policies)
@@ -26,11 +27,12 @@ public sealed class ChainedClipping : IClippingPolicy
             var r = policy.Apply(parameters, step);
             first ??= r;
             last = r;
+            threshold = r.Threshold ?? threshold;
             if (r.Reason != null) reasons.Add(r.Reason);
             if (r.Clipped) { clipped = true; step = null; }
             if (r.SkipStep) break;
         }
-        return new ClipResult(first!.NormBefore, last!.NormAfter, clipped, last.SkipStep, reasons.Count == 0 ? null : string.Join("; ", reasons));
+        return new ClipResult(first!.NormBefore, last!.NormAfter, clipped, last.SkipStep, reasons.Count == 0 ? null : string.Join("; ", reasons)) { Threshold = threshold };
     }
 
     /// <inheritdoc />

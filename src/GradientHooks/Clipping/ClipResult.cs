@@ -10,4 +10,12 @@ public sealed record ClipResult(double NormBefore, double NormAfter, bool Clippe
 {
     /// <summary>A result for a policy that did nothing at the given norm.</summary>
     public static ClipResult Unchanged(double norm) => new(norm, norm, false, false, null);
+
+    /// <summary>
+    /// The total-norm threshold the policy held this step, whether or not it clipped: the max norm of
+    /// <see cref="Clip.GlobalNorm"/>, the percentile of <see cref="Clip.Adaptive"/>, ZClip's threshold when it acted; null
+    /// for policies with no threshold on the total norm (value, per-parameter, unit-wise clipping, skipping). Charts draw it
+    /// next to the total norm.
+    /// </summary>
+    public double? Threshold { get; init; }
 }

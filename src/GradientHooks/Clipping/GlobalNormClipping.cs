@@ -33,9 +33,9 @@ public sealed class GlobalNormClipping : IClippingPolicy
         if (!double.IsFinite(total))
             return new ClipResult(total, total, false, false, $"total norm is {total}; gradients left unchanged (chain Clip.SkipNonFinite() to skip such steps)");
         double coefficient = MaxNorm / (total + 1e-6);
-        if (coefficient >= 1) return ClipResult.Unchanged(total);
+        if (coefficient >= 1) return ClipResult.Unchanged(total) with { Threshold = MaxNorm };
         GradientMath.Scale(parameters, coefficient);
-        return new ClipResult(total, total * coefficient, true, false, $"total norm {total:G4} > {MaxNorm:G4}");
+        return new ClipResult(total, total * coefficient, true, false, $"total norm {total:G4} > {MaxNorm:G4}") { Threshold = MaxNorm };
     }
 
     /// <inheritdoc />

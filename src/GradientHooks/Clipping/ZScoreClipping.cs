@@ -69,7 +69,7 @@ public sealed class ZScoreClipping : IClippingPolicy
             {
                 GradientMath.Scale(parameters, coefficient);
                 used = total * coefficient;
-                result = new ClipResult(total, used, true, false, $"z-score {z:F2} > {Z:G3} (μ {_mean:G4}, σ {sigma:G4}); clipped to {threshold:G4}");
+                result = new ClipResult(total, used, true, false, $"z-score {z:F2} > {Z:G3} (μ {_mean:G4}, σ {sigma:G4}); clipped to {threshold:G4}") { Threshold = threshold };
             }
         }
         _mean = Alpha * _mean + (1 - Alpha) * used;

@@ -61,6 +61,7 @@ public class PolicyFormulaTests
         Assert.Equal(2.5, policy.LastThreshold, 9);
         Assert.True(last.Clipped);
         Assert.Equal(2.5, last.NormAfter, 4);
+        Assert.Equal(2.5, last.Threshold!.Value, 9);
         // Window 4: after a fifth norm of 10, history {2,3,4,10}: 50th percentile 3.5.
         policy.Apply(new[] { Param1D(new float[] { 1 }, new float[] { 10 }) });
         Assert.Equal(3.5, policy.LastThreshold, 9);
@@ -81,8 +82,22 @@ public class PolicyFormulaTests
         double threshold = 1.5 + 2.5 * 0.5 / (z / 2.5);             // μ + z_t·σ / (z / z_t)
         Assert.True(r.Clipped);
         Assert.Equal(threshold, r.NormAfter, 5);
+        Assert.Equal(threshold, r.Threshold!.Value, 5);
         Assert.Equal(threshold, TestModels.GradValues(p)[0], 5);
         Assert.Equal(0.9 * 1.5 + 0.1 * r.NormAfter, policy.Mean, 6);
+    }
+
+    [Fact]
+    public void The_threshold_on_the_total_norm_is_reported_whether_or_not_the_policy_clipped_and_through_a_chain()
+    {
+        var below = Clip.GlobalNorm(5).Apply(new[] { Param1D(new float[] { 1, 1 }, new float[] { 3, 0 }) });   // norm 3 ≤ 5
+        Assert.False(below.Clipped);
+        Assert.Equal(5, below.Threshold);
+        var chained = Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(2)).Apply(new[] { Param1D(new float[] { 1, 1 }, new float[] { 3, 4 }) });
+        Assert.True(chained.Clipped);
+        Assert.Equal(2, chained.Threshold);
+        Assert.Equal(2, chained.NormAfter, 4);
+        Assert.Null(Clip.Value(0.1).Apply(new[] { Param1D(new float[] { 1 }, new float[] { 3 }) }).Threshold);   // no threshold on the total norm
     }
 
     [Fact]

@@ -91,6 +91,8 @@ public sealed class GradientHooksToolTests(RunLogsFixture runs) : IClassFixture<
         { "diagnose {folder}", "'{folder}' is a folder" },
         { "diagnose {folder}/not-a-log.jsonl", "'{folder}/not-a-log.jsonl', line 1, is not valid JSON" },
         { "diagnose {folder}/empty.jsonl", "{folder}/empty.jsonl" },
+        { "diagnose {folder}/cut.jsonl", "'{folder}/cut.jsonl', line 6 (the last), is cut off" },
+        { "report {folder}/format9.jsonl", "is a run log of format 9" },
         { "diagnose --jsn {log}", "Unknown option '--jsn'" },
         { "diagnose {log} --jsn", "'--jsn'" },
         { "diagnose {log} --fail-on info", "'info'" },
@@ -108,6 +110,9 @@ public sealed class GradientHooksToolTests(RunLogsFixture runs) : IClassFixture<
         File.WriteAllText(Path.Combine(runs.Folder, "not-a-log.jsonl"), "step,loss\n1,0.5\n");
         File.WriteAllText(Path.Combine(runs.Folder, "empty.jsonl"), "");
         File.WriteAllText(Path.Combine(runs.Folder, "blocker"), "a file where a folder would go");
+        var lines = File.ReadAllLines(runs.Healthy.Log);
+        File.WriteAllText(Path.Combine(runs.Folder, "cut.jsonl"), string.Join("\n", lines[..5]) + "\n" + lines[5][..(lines[5].Length / 2)]);   // a run killed mid-line
+        File.WriteAllLines(Path.Combine(runs.Folder, "format9.jsonl"), [lines[0].Replace("\"format\":1,", "\"format\":9,"), .. lines[1..]]);
         string Fill(string s) => s.Replace("{folder}", runs.Folder).Replace("{log}", runs.Healthy.Log);
         var before = File.ReadAllBytes(runs.Healthy.Log);
         var (code, stdout, stderr) = Run(Fill(arguments).Split(' '));
