@@ -12,7 +12,8 @@ namespace GradientHooks.Reporting;
 /// <item><c>"run"</c>, first: the format version, the library version, the monitor's options and its parameters;</item>
 /// <item><c>"step"</c>, one per captured step: everything the diagnosis reads of a <see cref="StepRecord"/> (per-parameter
 /// statistics as arrays [count, Σg, Σg², max |g|, non-finite, zeros], ‖Δw‖ and ‖w‖ per parameter, units, activations,
-/// output gradients, loss, clipping, the origin of a NaN, a rollback, the layer order when it changes, zero_grad seen);</item>
+/// output gradients, loss, clipping, the origin of a NaN, a rollback, the layer order when it changes, zero_grad seen,
+/// the loss scale);</item>
 /// <item><c>"profile"</c>: the model's <see cref="ModelProfile"/> (written after the first step and when the sink is
 /// disposed; the last one counts).</item>
 /// </list>
@@ -97,6 +98,7 @@ internal static class RunLogFormat
         if (r.Rollback is { } rb) { w.WritePropertyName("rollback"); JsonSerializer.Serialize(w, rb, Json); }
         if (r.ZeroGradCalled is bool z) w.WriteBoolean("zeroGradCalled", z);
         Number(w, "accumulationRatio", r.AccumulationRatio);
+        Number(w, "lossScale", r.LossScale);
         if (withOrder && r.LayerOrder is { } order) { w.WritePropertyName("layerOrder"); JsonSerializer.Serialize(w, order, Json); }
         w.WriteEndObject();
     }
@@ -130,6 +132,7 @@ internal static class RunLogFormat
         if (e.TryGetProperty("rollback", out var rb)) r.Rollback = rb.Deserialize<RollbackEvent>(Json);
         if (e.TryGetProperty("zeroGradCalled", out var z)) r.ZeroGradCalled = z.GetBoolean();
         r.AccumulationRatio = NullableNumber(e, "accumulationRatio");
+        r.LossScale = NullableNumber(e, "lossScale");
         return r;
     }
 

@@ -85,7 +85,7 @@ public sealed class GradientMonitor : IDisposable
         {
             if (!p.requires_grad) { frozen.Add(name); continue; }
             parameters.Add(p);
-            infos.Add(new ParameterInfo(name, ParameterInfo.LayerOf(name), p.shape, p.numel()));
+            infos.Add(new ParameterInfo(name, ParameterInfo.LayerOf(name), p.shape, p.numel()) { DType = p.dtype });
         }
         if (parameters.Count == 0)
             throw new ArgumentException(
@@ -163,6 +163,9 @@ public sealed class GradientMonitor : IDisposable
 
     internal Parameter[] TrainableParameters => _parameters;
 
+    /// <summary>The monitored model.</summary>
+    internal Module Model => _model;
+
     /// <summary>Captures this step's gradients; call after <c>loss.backward()</c>.</summary>
     /// <param name="loss">The step's loss, recorded for plateau and oscillation diagnosis.</param>
     /// <returns>The step's record (full statistics on every <see cref="MonitorOptions.Every"/>-th step).</returns>
@@ -193,6 +196,10 @@ public sealed class GradientMonitor : IDisposable
 
         long step = _step + 1;
         bool full = IsFullStep(step);
+        // Loss scaling: the scale this backward used; the statistics and the gradients are divided by it in this capture.
+        var guard = _guard is { IsDisposed: false } g ? g : null;
+        double? lossScale = guard?.LossScaler?.TakeScaleOfBackward();
+        float inverseScale = lossScale is double ls ? Precision.LossScaler.Inverse(ls) : 1f;
         StepRecord record;
         using (var scope = torch.NewDisposeScope())
         using (var noGrad = torch.no_grad())
@@ -206,7 +213,8 @@ public sealed class GradientMonitor : IDisposable
                     "Call loss.backward() before Capture (or before optimizer.step()).");
             }
             bool checkedFinite = false;
-            if (!full && Options.CheckNonFiniteEveryStep)
+            // A scaled step must know whether it overflowed, whatever CheckNonFiniteEveryStep says.
+            if (!full && (Options.CheckNonFiniteEveryStep || lossScale is not null))
             {
                 // One transfer for the check and the loss; a non-finite gradient upgrades the step to a full capture.
                 if (_reducer.AnyNonFinite(lossTensor, out var lossValue)) full = true;
@@ -216,7 +224,12 @@ public sealed class GradientMonitor : IDisposable
                     if (lossTensor is not null) { loss = lossValue; lossTensor = null; }
                 }
             }
-            record = full ? CaptureFull(step, loss, lossTensor) : CaptureLight(step, loss, lossTensor, checkedFinite);
+            record = full ? CaptureFull(step, loss, lossTensor, inverseScale) : CaptureLight(step, loss, lossTensor, checkedFinite);
+            record.LossScale = lossScale;
+            // Unscale the gradients the optimizer will apply (into the float32 masters when there are some), unless they
+            // overflowed: that step is skipped.
+            if ((lossScale is not null || guard?.MasterWeights is not null) && !record.LossScaleOverflow)
+                UnscaleGradients(inverseScale, guard!.MasterWeights);
             _reducer.Clear();
         }
         _step = step;
@@ -226,7 +239,8 @@ public sealed class GradientMonitor : IDisposable
         if (record.HasNonFinite)
         {
             record = record with { Origin = NonFiniteOrigins.Explain(record, trace, NonFiniteWeights(), Options.TraceNonFinite, Options.NonFiniteTraceSteps) };
-            if (!trace.Traced && Options.TraceNonFinite == NonFiniteTraceMode.OnDemand) _tracer?.Arm();
+            // An overflow of scaled gradients is the loss scaler's business: no forward trace for it.
+            if (!trace.Traced && Options.TraceNonFinite == NonFiniteTraceMode.OnDemand && !record.LossScaleOverflow) _tracer?.Arm();
         }
 
         if (record.IsFull) { _history.Add(record); _fullSteps++; }
@@ -239,7 +253,25 @@ public sealed class GradientMonitor : IDisposable
         return record;
     }
 
-    private StepRecord CaptureFull(long step, double? loss, Tensor? lossTensor)
+    /// <summary>
+    /// Divides each gradient read by this capture by the loss scale: in place, or into its float32 master. The reads were
+    /// this capture's (the statistics pass); this is the one write.
+    /// </summary>
+    private void UnscaleGradients(float inverseScale, Precision.MasterWeights? master)
+    {
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            if (_reducer.Grad(i) is not { } g) continue;
+            if (master != null) master.SetGradient(i, g, inverseScale);
+            else if (inverseScale != 1f) g.mul_(inverseScale);
+        }
+    }
+
+    /// <summary>Statistics of a gradient scaled by s, given 1/s: Σg/s, Σg²/s², max|g|/s; counts unchanged.</summary>
+    private static GradientStats Unscaled(GradientStats x, double inverse) =>
+        new(x.Count, x.Sum * inverse, x.SumOfSquares * inverse * inverse, x.MaxAbs * inverse, x.NonFiniteCount, x.ZeroCount);
+
+    private StepRecord CaptureFull(long step, double? loss, Tensor? lossTensor, float inverseScale)
     {
         var extras = _activations?.Pending() ?? new List<Tensor>();
         int activationCount = extras.Count;
@@ -249,6 +281,11 @@ public sealed class GradientMonitor : IDisposable
         var (stats, values) = _reducer.Reduce(extras);
         var activations = _activations != null ? _activations.Collect(values.AsSpan(0, 2 * activationCount)) : Array.Empty<ActivationStats>();
         var outputs = _outputs != null ? _outputs.Collect(values.AsSpan(2 * activationCount, 5 * outputTensors.Count)) : Array.Empty<OutputGradient>();
+        if (inverseScale != 1f)
+        {
+            for (int i = 0; i < stats.Length; i++) stats[i] = Unscaled(stats[i], inverseScale);
+            for (int i = 0; i < outputs.Length; i++) outputs[i] = outputs[i] with { Gradient = Unscaled(outputs[i].Gradient, inverseScale) };
+        }
         if (lossTensor is not null) loss = values[2 * activationCount + 5 * outputTensors.Count];
 
         var nonFinite = NonFiniteNames(stats);
@@ -388,24 +425,60 @@ public sealed class GradientMonitor : IDisposable
     /// since the last step), applies <paramref name="clipping"/>, skips the update when the policy says so, and
     /// then steps the inner optimizer. One guard per monitor.
     /// </summary>
-    public GuardedOptimizer Guard(optim.Optimizer optimizer, IClippingPolicy? clipping = null) => Guard(optimizer, clipping, null);
+    public GuardedOptimizer Guard(optim.Optimizer optimizer, IClippingPolicy? clipping = null) => Guard(optimizer, clipping, new GuardOptions());
 
     /// <summary>
     /// Same as <see cref="Guard(optim.Optimizer, IClippingPolicy?)"/>, and with <paramref name="rollback"/> the guard keeps
     /// the last good weights and optimizer state and restores them when training is damaged (see <see cref="RollbackOptions"/>).
     /// </summary>
     /// <exception cref="ArgumentException">Rollback with an optimizer whose state is not managed, or with weights already non-finite.</exception>
-    public GuardedOptimizer Guard(optim.Optimizer optimizer, IClippingPolicy? clipping, RollbackOptions? rollback)
+    public GuardedOptimizer Guard(optim.Optimizer optimizer, IClippingPolicy? clipping, RollbackOptions? rollback) =>
+        Guard(optimizer, clipping, new GuardOptions { Rollback = rollback });
+
+    /// <summary>
+    /// Same as <see cref="Guard(optim.Optimizer, IClippingPolicy?)"/>, with <paramref name="options"/>: rollback, dynamic
+    /// loss scaling (<see cref="Precision.LossScaler"/>) and float32 master weights (<see cref="Precision.MasterWeights"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">
+    /// Rollback with an optimizer whose state is not managed, or with weights already non-finite; a loss scaler that
+    /// already serves another guard; master weights of another model, or an optimizer that steps the model's float16
+    /// parameters instead of the masters. The message names the option.
+    /// </exception>
+    public GuardedOptimizer Guard(optim.Optimizer optimizer, IClippingPolicy? clipping, GuardOptions options)
     {
-        rollback?.Validate();
+        ArgumentNullException.ThrowIfNull(options);
+        options.Rollback?.Validate();
         ThrowIfDisposed();
         ArgumentNullException.ThrowIfNull(optimizer);
         if (optimizer is GuardedOptimizer)
             throw new ArgumentException("The optimizer is already a GuardedOptimizer; guard the inner optimizer once.", nameof(optimizer));
         if (_guard != null && !_guard.IsDisposed)
             throw new InvalidOperationException("This monitor already guards an optimizer. Dispose that GuardedOptimizer first.");
-        _guard = new GuardedOptimizer(this, optimizer, clipping, rollback);
+        if (options.LossScaler is { Owner: { IsDisposed: false } other })
+            throw new ArgumentException(
+                $"GuardOptions.LossScaler already serves another GuardedOptimizer (of a monitor on '{ModelName(other.Monitor.Model)}'). Each guard needs its own LossScaler: its scale follows that guard's overflows.",
+                nameof(options));
+        if (options.MasterWeights is { } master) CheckMasterWeights(master, optimizer);
+        _guard = new GuardedOptimizer(this, optimizer, clipping, options);
         return _guard;
+    }
+
+    /// <summary>The master weights are this model's, in the monitor's order, and the optimizer steps them, not the low-precision originals.</summary>
+    private void CheckMasterWeights(Precision.MasterWeights master, optim.Optimizer optimizer)
+    {
+        var mine = master.ModelParameters;
+        if (mine.Count != _parameters.Length || mine.Where((p, i) => p.Handle != _parameters[i].Handle).Any())
+            throw new ArgumentException(
+                $"GuardOptions.MasterWeights were made from another model (or before some parameters were frozen or unfrozen): they hold {mine.Count} trainable parameters, '{ModelName(_model)}' has {_parameters.Length}. Create them with new MasterWeights(model) for this model.",
+                "options");
+        var stepped = optimizer.parameters().Select(p => p.Handle).ToHashSet();
+        for (int i = 0; i < mine.Count; i++)
+            if (master.IsCopied(i) && stepped.Contains(mine[i].Handle))
+                throw new ArgumentException(
+                    $"The optimizer steps the model's {mine[i].dtype} parameter '{master.Names[i]}' itself; with GuardOptions.MasterWeights create the optimizer over master.parameters(), e.g. torch.optim.Adam(master.parameters(), lr).",
+                    nameof(optimizer));
+        if (!master.Parameters.Any(p => stepped.Contains(p.Handle)))
+            throw new ArgumentException("The optimizer steps none of the master weights; create it over master.parameters().", nameof(optimizer));
     }
 
     /// <summary>
@@ -436,6 +509,10 @@ public sealed class GradientMonitor : IDisposable
                 RollsBack = _guard is { IsDisposed: false, RollbackOptions: not null },
                 ClipsGradients = ModelProfiler.ClipsGradients(policy),
                 CapturedSteps = _fullSteps,
+                Optimizer = _guard is { IsDisposed: false } o ? o.Inner.GetType().Name : _profile.Optimizer,
+                OptimizerEpsilon = _guard is { IsDisposed: false } e ? GradientHooks.Guard.OptimizerEpsilon.Of(e.Inner) : _profile.OptimizerEpsilon,
+                MasterWeights = _guard is { IsDisposed: false, MasterWeights: not null } || (_guard is null && _profile.MasterWeights),
+                LossScaling = _guard is { IsDisposed: false } l ? l.LossScaler?.ToString() : _profile.LossScaling,
             };
         }
     }
@@ -465,7 +542,12 @@ public sealed class GradientMonitor : IDisposable
     internal void Unguard(GuardedOptimizer guard)
     {
         if (!ReferenceEquals(_guard, guard)) return;
-        _profile = _profile with { Rollbacks = guard.Rollbacks.ToList() };   // the diagnosis keeps them after the guard is gone
+        // The diagnosis keeps what the guard did and was after it is gone.
+        _profile = _profile with
+        {
+            Rollbacks = guard.Rollbacks.ToList(), Optimizer = guard.Inner.GetType().Name, OptimizerEpsilon = GradientHooks.Guard.OptimizerEpsilon.Of(guard.Inner),
+            MasterWeights = guard.MasterWeights is not null, LossScaling = guard.LossScaler?.ToString(),
+        };
         _guard = null;
         _pending = null;
         _updates?.Cancel();

@@ -18,6 +18,9 @@ public sealed record ParameterInfo(string Name, string Layer, long[] Shape, long
         return dot <= 0 ? RootLayer : parameterName[..dot];
     }
 
+    /// <summary>The parameter's element type when the monitor attached (float16 and bfloat16 models: see <c>GradientHooks.Precision</c>).</summary>
+    public TorchSharp.torch.ScalarType DType { get; init; } = TorchSharp.torch.ScalarType.Float32;
+
     /// <summary>Shape as text, e.g. <c>[512, 784]</c>.</summary>
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
 }

@@ -92,6 +92,15 @@ public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientS
     /// <summary>True when the guarded optimizer skipped this step's update.</summary>
     public bool Skipped => Clipping?.SkipStep == true;
 
+    /// <summary>
+    /// The loss scale this step's backward used (<see cref="Precision.LossScaler"/>), or null when the loss was not
+    /// scaled. The statistics in <see cref="Gradients"/> and <see cref="OutputGradients"/> are divided by it: true scale.
+    /// </summary>
+    public double? LossScale { get; internal set; }
+
+    /// <summary>True when the loss was scaled and the scaled gradients overflowed (Inf/NaN): the guard skipped the update and the scale backed off.</summary>
+    public bool LossScaleOverflow => LossScale is not null && HasNonFinite;
+
     /// <summary>Per-layer aggregates in data-flow order (<see cref="LayerOrder"/>), input side first; empty when the step was not fully captured.</summary>
     public IReadOnlyList<LayerStats> Layers => _layers ??= BuildLayers();
 

@@ -71,6 +71,8 @@ public class CorpusVerdictTests(ITestOutputHelper output, CorpusVerdictTests.Tra
     [InlineData("shakespeare-rnn-unclipped")]
     [InlineData("breast-cancer-nan-input")]
     [InlineData("optdigits-no-zero-grad")]
+    [InlineData("optdigits-fp16-scaled")]
+    [InlineData("optdigits-fp16-adam")]
     public void The_run_log_diagnosed_after_the_fact_gives_the_live_diagnosis(string name)
     {
         var verdict = runs.Of(name);
@@ -82,6 +84,7 @@ public class CorpusVerdictTests(ITestOutputHelper output, CorpusVerdictTests.Tra
     [CorpusTheory]
     [InlineData("optdigits-cnn")]
     [InlineData("optdigits-head-first-sigmoid")]
+    [InlineData("optdigits-fp16-loss-weight")]
     public void The_report_of_a_run_says_what_its_diagnosis_says(string name)
     {
         var verdict = runs.Of(name);

@@ -21,6 +21,9 @@ public static class Corpus
         DigitRuns.FrozenFeatures(),
         DigitRuns.GradientAccumulation(),
         DigitRuns.ModelZeroGrad(),
+        PrecisionRuns.Float16Scaled(),
+        PrecisionRuns.BFloat16(),
+        PrecisionRuns.Float16UnderflowScaled(),
         DigitRuns.CnnLearningRateTooHigh(),
         DigitRuns.DeepFunctionalSigmoid(),
         DigitRuns.HeadFirstSigmoid(),
@@ -34,6 +37,8 @@ public static class Corpus
         BikeRuns.RawSgd(),
         DigitRuns.TanhNormalInit(),
         DigitRuns.LearningRateTooLow(),
+        PrecisionRuns.Float16Underflow(),
+        PrecisionRuns.Float16Adam(),
     };
 
     /// <summary>The run called <paramref name="name"/>.</summary>

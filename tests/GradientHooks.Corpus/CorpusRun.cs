@@ -53,7 +53,7 @@ public sealed record RunOutcome(Diagnosis Diagnosis, string Metric, long Steps)
     /// <summary>The monitor's history, when the run had the monitor in hand (hand-written loops); empty for ML.NET runs.</summary>
     public IReadOnlyList<StepRecord> History { get; init; } = Array.Empty<StepRecord>();
 
-    /// <summary>Updates the guard skipped (NaN/Inf or, on healthy runs, <c>Clip.SkipSpikes()</c>).</summary>
+    /// <summary>Updates the guard skipped (NaN/Inf or, on healthy runs, <c>Clip.SkipSpikes()</c>); a loss scaler's overflow steps, its normal search for its level, are not counted.</summary>
     public long SkippedSteps { get; init; }
 
     /// <summary>The trained model, when the run had it in hand (hand-written loops); null for ML.NET runs, whose remedies are options.</summary>

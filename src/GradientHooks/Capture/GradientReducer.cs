@@ -267,7 +267,9 @@ internal sealed class GradientReducer
     private void AddTensorScalars(Tensor g, ref ScalarType? dtype)
     {
         var flat = g.reshape(-1);
-        dtype ??= g.dtype;
+        // float16/bfloat16 are reduced in float32: Σg² of float16 gradients overflows its 65504 long before they do.
+        if (Precision.FloatFormat.IsLowPrecision(flat.dtype)) flat = flat.to_type(ScalarType.Float32);
+        dtype ??= flat.dtype;
         var (min, max) = torch.aminmax(flat);
         var zeros = (flat.numel() - flat.count_nonzero()).to_type(g.dtype);
         var items = new[] { flat.sum(), torch.matmul(flat, flat), min, max, zeros };
@@ -299,8 +301,10 @@ internal sealed class GradientReducer
                 continue;
             }
             if (bad) continue;
-            dtype ??= g.dtype;
-            _scalars.Add(g.dtype == dtype ? g.sum() : g.sum().to_type(dtype.Value));
+            // Σg of float16 gradients is taken in float32: a large finite sum must not read as an overflow.
+            var sum = Precision.FloatFormat.IsLowPrecision(g.dtype) ? g.sum(ScalarType.Float32) : g.sum();
+            dtype ??= sum.dtype;
+            _scalars.Add(sum.dtype == dtype ? sum : sum.to_type(dtype.Value));
         }
         var values = Transfer(extra is null ? Array.Empty<Tensor>() : new[] { extra.detach().reshape(1) }, dtype, null);
         extraValue = extra is null ? null : values[^1];

@@ -18,8 +18,9 @@ internal static class CausalOrder
 {
     private static readonly FindingKind[] Rank =
     {
-        FindingKind.GradientsNotZeroed, FindingKind.UnscaledInputs, FindingKind.LearningRateTooHigh, FindingKind.LearningRateTooLow,
-        FindingKind.ExplodingGradients, FindingKind.NonFiniteGradients, FindingKind.DyingRelu, FindingKind.SaturatedActivations,
+        FindingKind.GradientsNotZeroed, FindingKind.UnscaledInputs, FindingKind.LowPrecisionOptimizer, FindingKind.GradientUnderflow,
+        FindingKind.LearningRateTooHigh, FindingKind.LearningRateTooLow,
+        FindingKind.ExplodingGradients, FindingKind.NonFiniteGradients, FindingKind.LossScaleCollapse, FindingKind.DyingRelu, FindingKind.SaturatedActivations,
         FindingKind.VanishingGradients, FindingKind.LossOscillation, FindingKind.LossPlateau, FindingKind.TrainingRolledBack,
     };
 
@@ -27,6 +28,7 @@ internal static class CausalOrder
     {
         FindingKind.ExplodingGradients, FindingKind.NonFiniteGradients, FindingKind.LossOscillation, FindingKind.DyingRelu,
         FindingKind.SaturatedActivations, FindingKind.VanishingGradients, FindingKind.LossPlateau, FindingKind.TrainingRolledBack,
+        FindingKind.LossScaleCollapse,
     };
 
     private static readonly Dictionary<FindingKind, FindingKind[]> Leads = new()
@@ -34,13 +36,24 @@ internal static class CausalOrder
         [FindingKind.GradientsNotZeroed] = Instability.Append(FindingKind.LearningRateTooHigh).ToArray(),
         [FindingKind.UnscaledInputs] = Instability.Append(FindingKind.LearningRateTooHigh).ToArray(),
         [FindingKind.LearningRateTooHigh] = Instability,
+        // An adaptive optimizer on float16 weights: 0/0 = NaN weights, then NaN gradients, overflowing scaled steps, rollbacks.
+        [FindingKind.LowPrecisionOptimizer] = new[]
+        {
+            FindingKind.NonFiniteGradients, FindingKind.LossScaleCollapse, FindingKind.TrainingRolledBack, FindingKind.LossOscillation,
+            FindingKind.LossPlateau, FindingKind.GradientUnderflow, FindingKind.VanishingGradients, FindingKind.DyingRelu,
+        },
+        // Gradients rounded to 0: no gradient to flow (vanishing, units that look dead), updates of 0, a loss that stays where it was.
+        [FindingKind.GradientUnderflow] = new[]
+        {
+            FindingKind.VanishingGradients, FindingKind.DyingRelu, FindingKind.LearningRateTooLow, FindingKind.LossPlateau,
+        },
         [FindingKind.LearningRateTooLow] = new[] { FindingKind.LossPlateau },
         [FindingKind.ExplodingGradients] = new[]
         {
             FindingKind.NonFiniteGradients, FindingKind.DyingRelu, FindingKind.SaturatedActivations, FindingKind.VanishingGradients,
-            FindingKind.LossOscillation, FindingKind.LossPlateau, FindingKind.TrainingRolledBack,
+            FindingKind.LossOscillation, FindingKind.LossPlateau, FindingKind.TrainingRolledBack, FindingKind.LossScaleCollapse,
         },
-        [FindingKind.NonFiniteGradients] = new[] { FindingKind.TrainingRolledBack, FindingKind.LossOscillation },
+        [FindingKind.NonFiniteGradients] = new[] { FindingKind.TrainingRolledBack, FindingKind.LossOscillation, FindingKind.LossScaleCollapse },
         [FindingKind.DyingRelu] = new[] { FindingKind.VanishingGradients, FindingKind.LossPlateau },
         [FindingKind.SaturatedActivations] = new[] { FindingKind.VanishingGradients, FindingKind.LossPlateau },
         [FindingKind.VanishingGradients] = new[] { FindingKind.LossPlateau },
@@ -77,6 +90,7 @@ internal static class CausalOrder
         var result = new List<Finding>();
         var placed = new HashSet<Finding>(ReferenceEqualityComparer.Instance);
         // A consequence keeps only remedies its causes do not already give: the cause's (with its numbers) come first and once.
+        IEnumerable<FindingKind> Causes(Finding f) => CauseOf(f) is { } c ? Causes(c).Prepend(c.Kind) : Enumerable.Empty<FindingKind>();
         IEnumerable<RemedyKind> Upstream(Finding f) => CauseOf(f) is { } c ? c.Remedies.Select(r => r.Kind).Concat(Upstream(c)) : Enumerable.Empty<RemedyKind>();
         void Place(Finding f)
         {
@@ -85,7 +99,10 @@ internal static class CausalOrder
             // "Check the learning rate" fits a flat loss with nothing behind it; behind a cause (dead units, vanishing) it misleads.
             if (CauseOf(f) is { Kind: not FindingKind.LearningRateTooLow }) given.Add(RemedyKind.RaiseLearningRate);
             var final = Final(f);
-            result.Add(final with { Cause = CauseOf(f)?.Kind, Remedies = final.Remedies.Where(r => !given.Contains(r.Kind)).ToList() });
+            // What follows from a precision problem (gradients rounded to 0, an optimizer stepping float16) is fixed by
+            // fixing the precision: its own remedies (an initialisation, a normalisation) would send the user elsewhere.
+            bool precision = Causes(f).Any(k => k is FindingKind.GradientUnderflow or FindingKind.LowPrecisionOptimizer);
+            result.Add(final with { Cause = CauseOf(f)?.Kind, Remedies = precision ? Array.Empty<Remedy>() : final.Remedies.Where(r => !given.Contains(r.Kind)).ToList() });
             foreach (var next in linked.Where(kv => ReferenceEquals(kv.Value, f)).Select(kv => kv.Key).OrderBy(Began).ThenBy(x => RankOf(x.Kind)))
                 Place(next);
         }

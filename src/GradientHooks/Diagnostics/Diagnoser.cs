@@ -5,13 +5,13 @@ namespace GradientHooks.Diagnostics;
 /// <summary>Runs every rule over a history of step records.</summary>
 public static class Diagnoser
 {
-    /// <summary>Rules worth running from the first steps on: NaN, and growth that ended in NaN.</summary>
-    private static readonly IDiagnosticRule[] AlwaysRules = { new NonFiniteRule(), new ExplodingRule(), new RollbackRule() };
+    /// <summary>Rules worth running from the first steps on: NaN, growth that ended in NaN, rollbacks, a float16 optimizer, the loss scale.</summary>
+    private static readonly IDiagnosticRule[] AlwaysRules = { new NonFiniteRule(), new ExplodingRule(), new RollbackRule(), new LowPrecisionOptimizerRule(), new LossScaleRule() };
 
     /// <summary>Statistical rules that need at least <see cref="DiagnosticThresholds.MinSteps"/> full steps.</summary>
     private static readonly IDiagnosticRule[] WindowRules =
     {
-        new GradientsNotZeroedRule(), new UnscaledInputsRule(), new LearningRateRule(), new VanishingRule(), new DyingReluRule(),
+        new GradientsNotZeroedRule(), new UnscaledInputsRule(), new GradientUnderflowRule(), new LearningRateRule(), new VanishingRule(), new DyingReluRule(),
         new SaturationRule(), new LossRule(), new HookCoverageRule(), new ModelReadingRule(),
     };
 
@@ -45,11 +45,15 @@ public static class Diagnoser
     }
 
     /// <summary>
-    /// Keeps the remedies of one diagnosis consistent: when a problem calls for a lower learning rate (exploding,
-    /// dying units, oscillation), no other finding may recommend raising it.
+    /// Keeps one diagnosis consistent: units that look dead only because their gradients underflowed are left to the
+    /// underflow finding; when a problem calls for a lower learning rate (exploding, dying units, oscillation), no
+    /// other finding may recommend raising it.
     /// </summary>
     private static List<Finding> Reconcile(List<Finding> findings)
     {
+        // Units whose gradient rows are zero because the gradients underflowed are not dead: no LeakyReLU brings them back.
+        if (findings.FirstOrDefault(f => f.Kind == FindingKind.GradientUnderflow && f.Severity != Severity.Info) is { } underflow)
+            findings = findings.Where(f => !(f.Kind == FindingKind.DyingRelu && f.Layers.All(underflow.Layers.Contains))).ToList();
         bool lower = findings.Any(f => f.Severity != Severity.Info && f.Remedies.Any(r => r.Kind == RemedyKind.LowerLearningRate));
         if (!lower) return findings;
         return findings.Select(f => f.Kind != FindingKind.LearningRateTooLow && f.Remedies.Any(r => r.Kind == RemedyKind.RaiseLearningRate)

@@ -48,6 +48,21 @@ internal sealed class DiagnosisContext
     public IReadOnlyList<StepRecord> History { get; }
     public DiagnosticThresholds Thresholds { get; }
 
+    /// <summary>
+    /// A step whose only non-finite values are scaled gradients that overflowed (<see cref="StepRecord.LossScaleOverflow"/>):
+    /// the loss scaler at work (the step skipped, the scale backed off), not NaN in the training. Not so when the
+    /// weights, the input or the loss were non-finite themselves.
+    /// </summary>
+    public static bool ScalerOverflowOnly(StepRecord r) =>
+        r.LossScaleOverflow
+        && r.Origin is not { NonFiniteWeights.Count: > 0 }
+        && r.Origin?.InputNonFinite != true
+        && (r.Loss is not double l || double.IsFinite(l));
+
+    /// <summary>NaN/Inf in the training on this step: non-finite gradients (other than a loss-scale overflow) or loss.</summary>
+    public static bool NonFiniteTraining(StepRecord r) =>
+        (r.HasNonFinite && !ScalerOverflowOnly(r)) || r.Loss is double l && !double.IsFinite(l);
+
     /// <summary>The model's profile, when the diagnosis came from a monitor; null for a bare history.</summary>
     public ModelProfile? Profile { get; }
 
@@ -125,8 +140,8 @@ internal sealed class DiagnosisContext
         double start = Median(AllLosses.Take(5).Select(l => l.Loss)), now = Median(WindowLosses);
         if (!(start > 0) || (start - now) / start > 2 * Thresholds.PlateauRelativeChange) return false;
         double classes = Math.Round(Math.Exp(now));
-        evidence = $"the loss has not fallen since the start: median {now:0.####} over the window against {start:0.####} over the first 5 steps" +
-            (classes is >= 2 and <= 20 && Math.Abs(now - Math.Log(classes)) < 0.003 ? $" (ln {classes:0} = {Math.Log(classes):0.####}: a cross-entropy at the level of guessing among {classes:0} classes)" : "");
+        evidence = $"the loss has not fallen since the start: median {DiagnosisContext.Number(now)} over the window against {DiagnosisContext.Number(start)} over the first 5 steps" +
+            (classes is >= 2 and <= 20 && Math.Abs(now - Math.Log(classes)) < 0.003 ? $" (ln {classes:0} = {DiagnosisContext.Number(Math.Log(classes))}: a cross-entropy at the level of guessing among {classes:0} classes)" : "");
         return true;
     }
 
@@ -154,6 +169,11 @@ internal sealed class DiagnosisContext
             .GroupBy(a => a.Module)
             .Select(g => (g.First(), Median(g.Select(a => select(a)!.Value))));
     }
+
+    /// <summary>A loss (or other quantity) in evidence: up to four decimals, or three significant digits in scientific form below 1e-3 (a loss of 2.3e-6 is not "0").</summary>
+    public static string Number(double? value) => value is not double v ? "-"
+        : v == 0 || Math.Abs(v) >= 1e-3 || !double.IsFinite(v) ? v.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)
+        : v.ToString("0.00e+0", System.Globalization.CultureInfo.InvariantCulture);
 
     public static double Median(IEnumerable<double> values)
     {

@@ -43,6 +43,9 @@ public sealed record Finding(FindingKind Kind, Severity Severity, string Summary
         FindingKind.UnscaledInputs => "unscaled inputs",
         FindingKind.LearningRateTooHigh => "learning rate too high",
         FindingKind.LearningRateTooLow => "learning rate too low",
+        FindingKind.GradientUnderflow => "gradient underflow",
+        FindingKind.LowPrecisionOptimizer => "optimizer stepping float16 weights",
+        FindingKind.LossScaleCollapse => "loss scale keeps falling",
         _ => InfoTitle(kind),
     };
 
@@ -56,6 +59,8 @@ public sealed record Finding(FindingKind Kind, Severity Severity, string Summary
         FindingKind.ActivationsNotObserved => "activations not observed",
         FindingKind.LayerOrderUnknown => "layer order from declaration",
         FindingKind.UnusedLayers => "layers without gradient",
+        FindingKind.LossScaleCollapse => "loss scale overflows, recovered",
+        FindingKind.GradientUnderflow => "some gradients underflow",
         _ => ProblemTitle(kind) + " (a note)",
     };
 }

@@ -39,4 +39,20 @@ public enum FindingKind
     LayerOrderUnknown,
     /// <summary>Trainable layers that received no gradient (information): never used in <c>forward()</c>, or cut off from the loss.</summary>
     UnusedLayers,
+    /// <summary>
+    /// A float16 (or bfloat16) model's gradients are mostly exactly zero because they are smaller than the format's
+    /// smallest subnormal (float16: 2⁻²⁴ ≈ 6.0e-8): vanishing by rounding, not by the network. Remedy: loss scaling.
+    /// </summary>
+    GradientUnderflow,
+    /// <summary>
+    /// The optimizer steps float16 parameters directly: its ε (1e-8 for Adam) rounds to 0 in float16, so a parameter whose
+    /// gradient and second moment are 0 is updated by 0/0 = NaN, and updates below half a float16 ulp are lost. Remedy:
+    /// float32 master weights.
+    /// </summary>
+    LowPrecisionOptimizer,
+    /// <summary>
+    /// The loss scale keeps falling: the scaled gradients overflow step after step, so the scaler backs off again and
+    /// again and most updates are skipped. The gradients overflow even near scale 1: they are too large, or NaN in themselves.
+    /// </summary>
+    LossScaleCollapse,
 }

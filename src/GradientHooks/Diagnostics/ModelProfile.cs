@@ -53,6 +53,18 @@ public sealed record ModelProfile
     /// <summary>The guard's rollbacks so far (empty without rollback).</summary>
     public IReadOnlyList<RollbackEvent> Rollbacks { get; init; } = Array.Empty<RollbackEvent>();
 
+    /// <summary>The guarded optimizer's type, e.g. <c>Adam</c>; null without a guard.</summary>
+    public string? Optimizer { get; init; }
+
+    /// <summary>The guarded optimizer's ε (Adam, AdamW, RMSprop, Adagrad), or null (SGD, no guard).</summary>
+    public double? OptimizerEpsilon { get; init; }
+
+    /// <summary>True when the guard steps float32 master weights (<see cref="Precision.MasterWeights"/>).</summary>
+    public bool MasterWeights { get; init; }
+
+    /// <summary>The guard's loss scaler as written (<see cref="Precision.LossScaler.ToString"/>), or null when the loss is not scaled.</summary>
+    public string? LossScaling { get; init; }
+
     /// <summary>True when the model holds RNN, LSTM or GRU layers.</summary>
     public bool Recurrent { get; init; }
 

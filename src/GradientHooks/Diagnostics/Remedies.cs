@@ -35,6 +35,14 @@ public static class Remedies
     public static Remedy Rollback { get; } = new("Roll back to the last good state",
         "The guard keeps a copy of the weights and optimizer state every 100 updates and restores it when they turn NaN/Inf or 10 updates in a row are skipped, halving the learning rate: optimizer = monitor.Guard(optimizer, Clip.Chain(Clip.SkipNonFinite(), Clip.GlobalNorm(1.0)), new RollbackOptions { LearningRateFactor = 0.5 })") { Kind = RemedyKind.Rollback };
 
+    /// <summary>Scale the loss so float16 gradients stay above the format's smallest subnormal.</summary>
+    public static Remedy LossScaling { get; } = new("Loss scaling",
+        "Multiply the loss by a scale s before backward() so float16 gradients are s times larger and stay above 6.0e-8; the guard divides them by s again and skips a step that overflowed: var scaler = new LossScaler(); optimizer = monitor.Guard(optimizer, clipping, new GuardOptions { LossScaler = scaler }); then scaler.Scale(loss).backward();") { Kind = RemedyKind.LossScaling };
+
+    /// <summary>Float32 master weights for a float16/bfloat16 model.</summary>
+    public static Remedy MasterWeights { get; } = new("Float32 master weights",
+        "Let the optimizer step float32 copies of the float16 weights, so its ε and its small updates are representable; the guard writes them back after each step: var master = new MasterWeights(model); optimizer = monitor.Guard(torch.optim.Adam(master.parameters(), lr), clipping, new GuardOptions { MasterWeights = master, LossScaler = new LossScaler() });") { Kind = RemedyKind.MasterWeights };
+
     /// <summary>Lower the learning rate.</summary>
     public static Remedy LowerLearningRate { get; } = new("Lower learning rate",
         "Too large a step overshoots and feeds back into larger gradients: foreach (var g in optimizer.ParamGroups) g.LearningRate /= 10;") { Kind = RemedyKind.LowerLearningRate };

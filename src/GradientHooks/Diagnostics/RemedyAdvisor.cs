@@ -38,6 +38,8 @@ internal sealed class RemedyAdvisor
         RemedyKind.CheckInputs => Remedies.CheckInputs,
         RemedyKind.CallModules => CallModules(),
         RemedyKind.Rollback => _p?.RollsBack == true ? null : Remedies.Rollback,
+        RemedyKind.LossScaling => _p?.LossScaling is null ? Remedies.LossScaling : null,
+        RemedyKind.MasterWeights => _p?.MasterWeights == true ? null : Remedies.MasterWeights,
         _ => null,
     };
 

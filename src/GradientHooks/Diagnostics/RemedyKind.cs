@@ -33,4 +33,8 @@ public enum RemedyKind
     ZeroGradients,
     /// <summary>Standardise the input features (and a regression target).</summary>
     StandardizeInputs,
+    /// <summary>Scale the loss before backward (<see cref="Precision.LossScaler"/>), or start from a larger scale.</summary>
+    LossScaling,
+    /// <summary>Step float32 master weights of a float16/bfloat16 model (<see cref="Precision.MasterWeights"/>).</summary>
+    MasterWeights,
 }

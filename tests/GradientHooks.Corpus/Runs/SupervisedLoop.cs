@@ -1,10 +1,19 @@
 using GradientHooks.Clipping;
 using GradientHooks.Diagnostics;
+using GradientHooks.Precision;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
 namespace GradientHooks.Corpus.Runs;
+
+/// <summary>
+/// Low-precision training in a corpus loop: the model and its input converted to <paramref name="DType"/>; with
+/// <paramref name="LossScaling"/> a <see cref="LossScaler"/> scales each loss before backward; with
+/// <paramref name="MasterWeights"/> the optimizer steps float32 <see cref="GradientHooks.Precision.MasterWeights"/>;
+/// <paramref name="LossWeight"/> multiplies the loss (an auxiliary-loss weight).
+/// </summary>
+public sealed record MixedPrecision(ScalarType DType, bool LossScaling, bool MasterWeights, double LossWeight = 1);
 
 /// <summary>How a corpus loop zeroes its gradients.</summary>
 public enum ZeroBy
@@ -37,13 +46,28 @@ public static class SupervisedLoop
     /// <param name="metric">Quality of the trained model, in words (e.g. "accuracy 0.97").</param>
     /// <param name="zero">How the loop zeroes the gradients: through the guard (the drop-in loop), through <c>model.zero_grad()</c> (which the guard cannot see), or not at all (the broken loop).</param>
     /// <param name="microBatches">Gradient accumulation: each step's batch in this many micro-batches, each loss divided by their number, one backward each.</param>
+    /// <param name="precision">Float16/bfloat16 training (null: the model's own precision).</param>
     public static RunOutcome Train(Module<Tensor, Tensor> model, Tensor x, Tensor y, Func<Tensor, Tensor, Tensor> loss,
         Func<IEnumerable<TorchSharp.Modules.Parameter>, optim.Optimizer> optimizer, int epochs, int batchSize,
-        IClippingPolicy? clipping, int seed, Func<Module<Tensor, Tensor>, string> metric, ZeroBy zero = ZeroBy.Optimizer, int microBatches = 1)
+        IClippingPolicy? clipping, int seed, Func<Module<Tensor, Tensor>, string> metric, ZeroBy zero = ZeroBy.Optimizer, int microBatches = 1,
+        MixedPrecision? precision = null)
     {
+        if (precision is not null)
+        {
+            model.to(precision.DType);
+            x = x.to_type(precision.DType);
+        }
         using var monitor = GradientMonitor.Attach(model);
         using var log = RunLogs.Attach(monitor, $"{model.GetType().Name}-{seed}-{Guid.NewGuid():N}");
-        using var guarded = monitor.Guard(optimizer(model.parameters()), clipping);
+        using var master = precision is { MasterWeights: true } ? new MasterWeights(model) : null;
+        var scaler = precision is { LossScaling: true } ? new LossScaler() : null;
+        double weight = precision?.LossWeight ?? 1;
+        using var guarded = monitor.Guard(optimizer(master?.parameters() ?? model.parameters()), clipping, new GuardOptions { LossScaler = scaler, MasterWeights = master });
+        void Backward(Tensor l)
+        {
+            if (scaler is not null) scaler.Scale(l).backward();
+            else l.backward();
+        }
         var generator = new Random(seed);
         long rows = x.shape[0], steps = 0;
         model.train();
@@ -59,7 +83,8 @@ public static class SupervisedLoop
                 {
                     var index = torch.tensor(order.AsSpan(start, batchSize).ToArray());
                     var l = loss(model.call(x.index_select(0, index)), y.index_select(0, index));
-                    l.backward();
+                    if (weight != 1) l = l * weight;
+                    Backward(l);
                     monitor.Capture(l);
                 }
                 else
@@ -70,7 +95,7 @@ public static class SupervisedLoop
                     {
                         var index = torch.tensor(order.AsSpan(start + m * size, size).ToArray());
                         var l = loss(model.call(x.index_select(0, index)), y.index_select(0, index)) / microBatches;
-                        l.backward();
+                        Backward(l);
                         total += l.item<float>();
                     }
                     monitor.Capture(total);
@@ -81,7 +106,7 @@ public static class SupervisedLoop
         }
         model.eval();
         var quality = metric(model);
-        return new RunOutcome(monitor.Diagnose(), quality, steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps, Model = model, Profile = monitor.Profile, LogPath = log?.Path };
+        return new RunOutcome(monitor.Diagnose(), quality, steps) { History = monitor.History.ToArray(), SkippedSteps = guarded.SkippedSteps - (scaler?.Overflows ?? 0), Model = model, Profile = monitor.Profile, LogPath = log?.Path };
     }
 
     /// <summary>Accuracy of arg-max predictions on (<paramref name="x"/>, <paramref name="labels"/>), as "accuracy 0.953".</summary>
@@ -89,7 +114,8 @@ public static class SupervisedLoop
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var predicted = model.call(x).argmax(1);
+        var dtype = model.parameters().First().dtype;   // a float16 model reads float16 input
+        var predicted = model.call(x.is_floating_point() && x.dtype != dtype ? x.to_type(dtype) : x).argmax(1);
         var accuracy = predicted.eq(labels).to_type(ScalarType.Float64).mean().item<double>();
         return FormattableString.Invariant($"accuracy {accuracy:0.000}");
     }

@@ -45,21 +45,21 @@ internal sealed class ExplodingRule : IDiagnosticRule
                 (worst != first ? $"; largest at step {worst.Step} ({worst.Norm:0.00e+0}, z {worst.Z:0.#})" : ""));
             evidence.Add(first.FollowedByNonFinite && first.LossAfter is null
                 ? $"NaN/Inf followed within {GradientSpikes.Response} steps"
-                : $"the loss responded: median {first.LossAfter:0.####} {(first.AtStart ? "over the spike's steps" : "over the next 10 steps")} against {first.LossBefore:0.####} {(first.AtStart ? "once training settled" : "before")} (×{first.LossAfter / first.LossBefore:0.#}; threshold ×{t.LossResponseFactor})" +
-                  (first.PeakLoss is double peak && c.FirstLoss is double firstLoss ? $", and it climbed to {peak:0.####} from the {firstLoss:0.####} it started at (×{peak / firstLoss:0.#}; threshold ×{GradientSpikes.StartRise})" : "") +
+                : $"the loss responded: median {DiagnosisContext.Number(first.LossAfter)} {(first.AtStart ? "over the spike's steps" : "over the next 10 steps")} against {DiagnosisContext.Number(first.LossBefore)} {(first.AtStart ? "once training settled" : "before")} (×{first.LossAfter / first.LossBefore:0.#}; threshold ×{t.LossResponseFactor})" +
+                  (first.PeakLoss is double peak && c.FirstLoss is double firstLoss ? $", and it climbed to {DiagnosisContext.Number(peak)} from the {DiagnosisContext.Number(firstLoss)} it started at (×{peak / firstLoss:0.#}; threshold ×{GradientSpikes.StartRise})" : "") +
                   (first.FollowedByNonFinite ? ", then NaN/Inf" : ""));
             if (harmful.Any(s => s.FollowedByNonFinite)) severity = Severity.Critical;
             // Never recovered: the window's loss is still far above where it was before the first harmful spike.
             double late = DiagnosisContext.Median(c.WindowLosses);
             if (!first.AtStart && first.LossBefore is double lb && late > t.LossResponseFactor * lb)
             {
-                evidence.Add($"the loss never came back: median {late:0.####} over the last {c.WindowLosses.Count} steps, ×{late / lb:0.#} its {lb:0.####} before step {first.Step}");
+                evidence.Add($"the loss never came back: median {DiagnosisContext.Number(late)} over the last {c.WindowLosses.Count} steps, ×{late / lb:0.#} its {DiagnosisContext.Number(lb)} before step {first.Step}");
                 severity = Severity.Critical;
             }
         }
 
         // Growth that ends in NaN/Inf: too few finite steps for a fit, but the rise before the first bad step says it.
-        var firstBad = c.History.FirstOrDefault(r => r.HasNonFinite);
+        var firstBad = c.History.FirstOrDefault(r => r.HasNonFinite && !DiagnosisContext.ScalerOverflowOnly(r));
         if (firstBad != null)
         {
             var before = c.History.Where(r => r.Step < firstBad.Step && r.IsFull && double.IsFinite(r.TotalNorm) && r.TotalNorm > 0).TakeLast(t.Window).ToList();

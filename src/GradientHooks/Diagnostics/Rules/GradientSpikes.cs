@@ -72,7 +72,7 @@ internal static class GradientSpikes
         double? before = MedianLoss(steps, from, to);
         double? after = atStart ? MedianLoss(steps, i, Math.Min(steps.Count, i + Gap)) : MedianLoss(steps, i + 1, Math.Min(steps.Count, i + 1 + Response));
         long horizon = i + Response < steps.Count ? steps[i + Response].Step : long.MaxValue;
-        bool nonFinite = c.History.Any(r => r.Step > steps[i].Step && r.Step <= horizon && (r.HasNonFinite || r.Loss is double l && !double.IsFinite(l)));
+        bool nonFinite = c.History.Any(r => r.Step > steps[i].Step && r.Step <= horizon && DiagnosisContext.NonFiniteTraining(r));
         bool responded = before is double lb && after is double la && la > t.LossResponseFactor * lb && la - lb > 0.1 * typicalLoss;
         double? peak = atStart ? RiseAtStart(c, steps[Math.Min(steps.Count - 1, i + Gap - 1)].Step) : null;
         bool harmful = nonFinite || (responded && (!atStart || peak is not null));

@@ -99,9 +99,9 @@ internal sealed class LearningRateRule : IDiagnosticRule
             if (before.Count > 0 && s.TotalNorm > t.SpikeFactor * DiagnosisContext.Median(before)) continue;   // a spiking gradient
             var next = c.History.FirstOrDefault(r => r.Step == s.Step + 1);
             if (next is null) continue;
-            if (next.HasNonFinite || next.Loss is double l && !double.IsFinite(l)) return $"NaN/Inf followed at step {next.Step}, after the update of step {s.Step}";
+            if (DiagnosisContext.NonFiniteTraining(next)) return $"NaN/Inf followed at step {next.Step}, after the update of step {s.Step}";
             if (start is double first && next.Loss is double after && after > GradientSpikes.StartRise * first)
-                return $"the loss rose with them: {first:0.####} at step {onset.Step}, {after:0.####} at step {next.Step} after the update of step {s.Step} (×{after / first:0.#}; threshold ×{GradientSpikes.StartRise})";
+                return $"the loss rose with them: {DiagnosisContext.Number(first)} at step {onset.Step}, {DiagnosisContext.Number(after)} at step {next.Step} after the update of step {s.Step} (×{after / first:0.#}; threshold ×{GradientSpikes.StartRise})";
             if (Hidden(next).FirstOrDefault(u => alive.Contains(u.Layer) && u.ZeroFraction > t.DeadUnitFraction) is { } dead)
                 return $"units died with them: at step {next.Step}, after the update of step {s.Step}, {dead.ZeroUnits} of {dead.Units} units of {dead.Layer} passed no gradient, against {Hidden(onset).First(u => u.Layer == dead.Layer).ZeroUnits} at step {onset.Step}";
         }

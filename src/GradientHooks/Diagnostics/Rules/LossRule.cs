@@ -29,10 +29,10 @@ internal sealed class LossRule : IDiagnosticRule
         if (oscillating || rising || diverged || aboveStart)
         {
             var evidence = new List<string>();
-            if (oscillating) evidence.Add($"mean step-to-step loss change is {roughness:P0} of the mean loss {mean:0.####} (threshold {t.OscillationRelativeChange:P0}), and successive losses alternate (lag-1 autocorrelation {lag1:0.00}; threshold {t.OscillationAutocorrelation:0.00})");
-            if (rising) evidence.Add($"median loss rose from {early:0.####} to {late:0.####} within the window (×{late / early:0.0}; threshold ×{t.RisingLossFactor})");
-            if (diverged) evidence.Add($"the loss is now {late:0.####}, ×{late / best.Loss:0.0} its best {best.Loss:0.####} at step {best.Step} (threshold ×{t.RisingLossFactor})");
-            if (aboveStart) evidence.Add($"the loss is now {late:0.####}, ×{late / first.Loss:0.0} its first value {first.Loss:0.####} at step {first.Step} (threshold ×{t.RisingLossFactor})");
+            if (oscillating) evidence.Add($"mean step-to-step loss change is {roughness:P0} of the mean loss {DiagnosisContext.Number(mean)} (threshold {t.OscillationRelativeChange:P0}), and successive losses alternate (lag-1 autocorrelation {lag1:0.00}; threshold {t.OscillationAutocorrelation:0.00})");
+            if (rising) evidence.Add($"median loss rose from {DiagnosisContext.Number(early)} to {DiagnosisContext.Number(late)} within the window (×{late / early:0.0}; threshold ×{t.RisingLossFactor})");
+            if (diverged) evidence.Add($"the loss is now {DiagnosisContext.Number(late)}, ×{late / best.Loss:0.0} its best {DiagnosisContext.Number(best.Loss)} at step {best.Step} (threshold ×{t.RisingLossFactor})");
+            if (aboveStart) evidence.Add($"the loss is now {DiagnosisContext.Number(late)}, ×{late / first.Loss:0.0} its first value {DiagnosisContext.Number(first.Loss)} at step {first.Step} (threshold ×{t.RisingLossFactor})");
             yield return new Finding(FindingKind.LossOscillation, Severity.Warning,
                 diverged || rising || aboveStart ? "The loss is rising: training has diverged from its best point." : "The loss oscillates strongly from step to step.",
                 Array.Empty<string>(), evidence, new RemedyAdvisor(c.Profile).For(RemedyKind.LowerLearningRate, RemedyKind.GlobalNormClipping)) { Since = c.Window[0].Step };
@@ -42,12 +42,12 @@ internal sealed class LossRule : IDiagnosticRule
         double progress = c.FirstLoss is double f && f != 0 ? (f - late) / Math.Abs(f) : 0;
         if (change < t.PlateauRelativeChange && progress < t.PlateauProgress)
             yield return new Finding(FindingKind.LossPlateau, Severity.Warning,
-                $"The loss is flat at {late:0.####} and has not fallen much since the first step.",
+                $"The loss is flat at {DiagnosisContext.Number(late)} and has not fallen much since the first step.",
                 Array.Empty<string>(),
                 new List<string>
                 {
-                    $"median loss {early:0.####} → {late:0.####} over the last {losses.Count} steps ({change:P2} change; threshold {t.PlateauRelativeChange:P0})",
-                    $"{progress:P0} below the first captured loss {c.FirstLoss:0.####} (a fall of {t.PlateauProgress:P0} would count as converged)",
+                    $"median loss {DiagnosisContext.Number(early)} → {DiagnosisContext.Number(late)} over the last {losses.Count} steps ({change:P2} change; threshold {t.PlateauRelativeChange:P0})",
+                    $"{progress:P0} below the first captured loss {DiagnosisContext.Number(c.FirstLoss)} (a fall of {t.PlateauProgress:P0} would count as converged)",
                 },
                 new RemedyAdvisor(c.Profile).For(PlateauRemedies(c.Profile))) { Since = c.Window[0].Step };
     }

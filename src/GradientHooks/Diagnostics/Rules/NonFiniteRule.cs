@@ -5,7 +5,9 @@ internal sealed class NonFiniteRule : IDiagnosticRule
 {
     public IEnumerable<Finding> Evaluate(DiagnosisContext c)
     {
-        var bad = c.History.Where(r => r.HasNonFinite).ToList();
+        // A loss-scale overflow is the scaler finding its level (the step is skipped, the scale backs off): not NaN in the
+        // training, unless the weights, the input or the loss were non-finite themselves.
+        var bad = c.History.Where(r => r.HasNonFinite && !DiagnosisContext.ScalerOverflowOnly(r)).ToList();
         if (bad.Count == 0) yield break;
         var first = bad[0];
         var name = first.NonFiniteParameters[0];

@@ -64,7 +64,7 @@ internal sealed class VanishingRule : IDiagnosticRule
         var saturated = c.ActivationMedians(a => a.SaturatedFraction).Where(a => a.Median > 0.1).ToList();
         foreach (var (a, m) in saturated) evidence.Add($"{a.Module} ({a.Activation}): {m:P0} of outputs saturated");
         if (c.WindowLosses.Count >= 2)
-            evidence.Add($"loss {c.WindowLosses[0]:0.####} → {c.WindowLosses[^1]:0.####} over the window");
+            evidence.Add($"loss {DiagnosisContext.Number(c.WindowLosses[0])} → {DiagnosisContext.Number(c.WindowLosses[^1])} over the window");
 
         var saturating = c.Profile is { } p ? p.HasSaturating || p.ActivationsAreFunctional && !p.HasRectifiers
             : c.Window[^1].Activations.Any(a => a.Family == ActivationFamily.Saturating);
