@@ -25,7 +25,7 @@ namespace GradientHooks;
 /// // unchanged loop: zero_grad, forward, loss.backward(), optimizer.step()
 /// </code>
 /// </example>
-public sealed class GradientMonitor : IDisposable
+public sealed partial class GradientMonitor : IDisposable
 {
     private static readonly ConditionalWeakTable<Module, GradientMonitor> Attached = new();
     private static readonly object AttachLock = new();

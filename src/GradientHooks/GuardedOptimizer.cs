@@ -19,7 +19,7 @@ namespace GradientHooks;
 /// monitor's capture. With <see cref="Precision.MasterWeights"/> the inner optimizer steps the float32 masters and the
 /// guard writes them back into the model after each applied update.</para>
 /// </summary>
-public sealed class GuardedOptimizer : optim.Optimizer
+public sealed partial class GuardedOptimizer : optim.Optimizer
 {
     private readonly GradientMonitor _monitor;
     private readonly TrainingSnapshot? _snapshot;

@@ -25,6 +25,14 @@ internal sealed class StepRing : IReadOnlyList<StepRecord>
         else { _items[_start] = record; _start = (_start + 1) % _items.Length; }
     }
 
+    /// <summary>Empties the ring (a run resumed from a checkpoint refills it).</summary>
+    public void Clear()
+    {
+        Array.Clear(_items);
+        _start = 0;
+        Count = 0;
+    }
+
     public IEnumerator<StepRecord> GetEnumerator()
     {
         for (int i = 0; i < Count; i++) yield return this[i];

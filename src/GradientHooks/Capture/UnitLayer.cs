@@ -34,6 +34,26 @@ internal sealed class UnitLayer
     /// <summary>Full captures with finite gradients since attaching, capped at the dead-unit horizon.</summary>
     public int Observed { get; private set; }
 
+    /// <summary>Writes the streaks (a checkpoint).</summary>
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write(Path);
+        writer.Write(Observed);
+        writer.Write(_streak.Length);
+        foreach (var s in _streak) writer.Write(s);
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote for this layer.</summary>
+    public void Read(BinaryReader reader)
+    {
+        var path = reader.ReadString();
+        if (path != Path) throw new InvalidDataException($"unit layer {path} in the checkpoint where {Path} was expected.");
+        Observed = reader.ReadInt32();
+        int n = reader.ReadInt32();
+        if (n != _streak.Length) throw new InvalidDataException($"unit layer {Path}: {n} units in the checkpoint, {_streak.Length} here.");
+        for (int i = 0; i < n; i++) _streak[i] = reader.ReadInt32();
+    }
+
     /// <summary>Finds the unit layers of <paramref name="model"/> among <paramref name="names"/> (the monitored parameters' names).</summary>
     public static UnitLayer[] Find(Module model, IReadOnlyList<string> names, IReadOnlyList<long[]> shapes)
     {

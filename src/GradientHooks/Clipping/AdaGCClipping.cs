@@ -82,4 +82,24 @@ public sealed class AdaGCClipping : IClippingPolicy
 
     /// <inheritdoc />
     public override string ToString() => $"Clip.AdaGC({LambdaRel:G3}, {Beta:G3}, {WarmupSteps})";
+
+    /// <inheritdoc />
+    public bool IsStateful => true;
+
+    /// <inheritdoc />
+    public void WriteState(BinaryWriter writer)
+    {
+        writer.Write(_steps);
+        writer.Write(_gamma?.Length ?? -1);
+        if (_gamma != null) foreach (var g in _gamma) writer.Write(g);
+    }
+
+    /// <inheritdoc />
+    public void ReadState(BinaryReader reader)
+    {
+        _steps = reader.ReadInt64();
+        int n = reader.ReadInt32();
+        _gamma = n < 0 ? null : new double[n];
+        for (int i = 0; i < n; i++) _gamma![i] = reader.ReadDouble();
+    }
 }

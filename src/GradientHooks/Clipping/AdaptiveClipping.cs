@@ -62,4 +62,28 @@ public sealed class AdaptiveClipping : IClippingPolicy
 
     /// <inheritdoc />
     public override string ToString() => $"Clip.Adaptive({Percentile:G3}, {Window})";
+
+    /// <inheritdoc />
+    public bool IsStateful => true;
+
+    /// <inheritdoc />
+    public void WriteState(BinaryWriter writer)
+    {
+        writer.Write(_history.Length);
+        writer.Write(_count);
+        writer.Write(_next);
+        writer.Write(LastThreshold);
+        foreach (var x in _history) writer.Write(x);
+    }
+
+    /// <inheritdoc />
+    public void ReadState(BinaryReader reader)
+    {
+        int window = reader.ReadInt32();
+        if (window != _history.Length) throw new InvalidDataException($"{this}: the saved norm history holds {window} norms, this policy {_history.Length}.");
+        _count = reader.ReadInt32();
+        _next = reader.ReadInt32();
+        LastThreshold = reader.ReadDouble();
+        for (int i = 0; i < _history.Length; i++) _history[i] = reader.ReadDouble();
+    }
 }

@@ -37,4 +37,19 @@ public sealed class ChainedClipping : IClippingPolicy
 
     /// <inheritdoc />
     public override string ToString() => "Clip.Chain(" + string.Join(", ", Policies) + ")";
+
+    /// <inheritdoc />
+    public bool IsStateful => Policies.Any(p => p.IsStateful);
+
+    /// <inheritdoc />
+    public void WriteState(BinaryWriter writer)
+    {
+        foreach (var p in Policies) p.WriteState(writer);
+    }
+
+    /// <inheritdoc />
+    public void ReadState(BinaryReader reader)
+    {
+        foreach (var p in Policies) p.ReadState(reader);
+    }
 }

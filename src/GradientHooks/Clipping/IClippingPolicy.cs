@@ -18,4 +18,19 @@ public interface IClippingPolicy
     /// </param>
     /// <returns>What was done: norms before and after, whether anything was clipped, whether to skip the update, and why.</returns>
     ClipResult Apply(IReadOnlyList<Parameter> parameters, StepRecord? step = null);
+
+    /// <summary>
+    /// True for a policy that learns from the steps it sees (a norm history, a moving average, a window) and so has a
+    /// state to carry across a checkpoint (<see cref="GradientHooks.Checkpoint"/>); false (the default) for one whose
+    /// every decision comes from the current step alone. A custom stateful policy implements this and the two methods
+    /// below, or its state starts afresh on resume.
+    /// </summary>
+    bool IsStateful => false;
+
+    /// <summary>Writes what the policy has learned (nothing for a stateless policy).</summary>
+    void WriteState(BinaryWriter writer) { }
+
+    /// <summary>Restores what <see cref="WriteState"/> wrote, into a policy built with the same settings.</summary>
+    /// <exception cref="InvalidDataException">The state does not fit this policy (another window size, another number of parameters).</exception>
+    void ReadState(BinaryReader reader) { }
 }

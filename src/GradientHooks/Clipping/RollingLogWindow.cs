@@ -40,6 +40,28 @@ internal sealed class RollingLogWindow
         return max;
     }
 
+    /// <summary>Writes the ring (capacity, position, count, values, accepted flags).</summary>
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write(_logs.Length);
+        writer.Write(_next);
+        writer.Write(Count);
+        foreach (var x in _logs) writer.Write(x);
+        foreach (var a in _accepted) writer.Write(a);
+    }
+
+    /// <summary>Reads what <see cref="Write"/> wrote into a window of the same capacity.</summary>
+    public void Read(BinaryReader reader, string owner)
+    {
+        int capacity = reader.ReadInt32();
+        if (capacity != _logs.Length)
+            throw new InvalidDataException($"{owner}: the saved window holds {capacity} values, this one {_logs.Length}.");
+        _next = reader.ReadInt32();
+        Count = reader.ReadInt32();
+        for (int i = 0; i < _logs.Length; i++) _logs[i] = reader.ReadDouble();
+        for (int i = 0; i < _accepted.Length; i++) _accepted[i] = reader.ReadBoolean();
+    }
+
     /// <summary>(median of ln x, 1.4826 · MAD of ln x).</summary>
     public (double Median, double Spread) Robust()
     {

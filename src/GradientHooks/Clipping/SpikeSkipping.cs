@@ -107,5 +107,24 @@ public sealed class SpikeSkipping : IClippingPolicy
     }
 
     /// <inheritdoc />
+    public bool IsStateful => true;
+
+    /// <inheritdoc />
+    public void WriteState(BinaryWriter writer)
+    {
+        _norms.Write(writer);
+        _losses.Write(writer);
+        writer.Write(SkippedSteps);
+    }
+
+    /// <inheritdoc />
+    public void ReadState(BinaryReader reader)
+    {
+        _norms.Read(reader, ToString());
+        _losses.Read(reader, ToString());
+        SkippedSteps = reader.ReadInt64();
+    }
+
+    /// <inheritdoc />
     public override string ToString() => $"Clip.SkipSpikes({Z:G3}, {Window}, signals: {Signals})";
 }

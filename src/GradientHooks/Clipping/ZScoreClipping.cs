@@ -79,4 +79,29 @@ public sealed class ZScoreClipping : IClippingPolicy
 
     /// <inheritdoc />
     public override string ToString() => $"Clip.ZScore({Z:G3}, {Alpha:G3})";
+
+    /// <inheritdoc />
+    public bool IsStateful => true;
+
+    /// <inheritdoc />
+    public void WriteState(BinaryWriter writer)
+    {
+        writer.Write(_initialized);
+        writer.Write(_mean);
+        writer.Write(_variance);
+        writer.Write(_warmup.Count);
+        foreach (var x in _warmup) writer.Write(x);
+    }
+
+    /// <inheritdoc />
+    public void ReadState(BinaryReader reader)
+    {
+        _initialized = reader.ReadBoolean();
+        _mean = reader.ReadDouble();
+        _variance = reader.ReadDouble();
+        int n = reader.ReadInt32();
+        if (n < 0 || n > WarmupSteps) throw new InvalidDataException($"{this}: the saved warm-up holds {n} norms; this policy warms up over {WarmupSteps}.");
+        _warmup.Clear();
+        for (int i = 0; i < n; i++) _warmup.Add(reader.ReadDouble());
+    }
 }

@@ -56,5 +56,16 @@ internal sealed class AccumulationProbe : IDisposable
         _previous = null;
     }
 
+    /// <summary>Writes the kept copy of the gradient (a checkpoint).</summary>
+    public void Write(BinaryWriter writer) => Checkpoints.TensorIO.Write(writer, _previous);
+
+    /// <summary>Reads what <see cref="Write"/> wrote.</summary>
+    public void Read(BinaryReader reader)
+    {
+        Reset();
+        var device = _parameter?.device ?? torch.CPU;
+        _previous = Checkpoints.TensorIO.Read(reader, device)?.DetachFromDisposeScope();
+    }
+
     public void Dispose() => Reset();
 }

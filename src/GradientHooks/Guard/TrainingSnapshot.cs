@@ -111,6 +111,76 @@ internal sealed class TrainingSnapshot : IDisposable
         return flags.Length == 0 || torch.stack(flags).all().item<bool>();
     }
 
+    /// <summary>
+    /// Writes the snapshot (a checkpoint): its step, every weight, and every optimizer state field by position with its
+    /// name (a tensor, none, or a number).
+    /// </summary>
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write(Step);
+        writer.Write(_weights.Length);
+        foreach (var w in _weights) Checkpoints.TensorIO.Write(writer, w);
+        writer.Write(_state.Count);
+        foreach (var (_, field, value) in _state)
+        {
+            writer.Write(field.Name);
+            switch (value)
+            {
+                case Tensor t: writer.Write((byte)1); Checkpoints.TensorIO.Write(writer, t); break;
+                case null: writer.Write((byte)0); break;
+                case long l: writer.Write((byte)2); writer.Write(l); break;
+                case int i: writer.Write((byte)3); writer.Write(i); break;
+                case double d: writer.Write((byte)4); writer.Write(d); break;
+                case float f: writer.Write((byte)5); writer.Write(f); break;
+                case bool b: writer.Write((byte)6); writer.Write(b); break;
+                default: throw new NotSupportedException($"optimizer state field {field.Name} holds a {value.GetType().Name}, which a checkpoint cannot write.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads what <see cref="Write"/> wrote into this snapshot, pairing the saved state fields with this optimizer's, by
+    /// position and name (the same optimizer type over the same parameters lists them in the same order).
+    /// </summary>
+    public void Read(BinaryReader reader)
+    {
+        long step = reader.ReadInt64();
+        int weights = reader.ReadInt32();
+        if (weights != _weights.Length) throw new InvalidDataException($"the rollback snapshot holds {weights} weights; this guard keeps {_weights.Length}.");
+        var loaded = new Tensor[weights];
+        for (int i = 0; i < weights; i++)
+            loaded[i] = Checkpoints.TensorIO.Read(reader, _parameters[i].device)?.DetachFromDisposeScope()
+                ?? throw new InvalidDataException($"the rollback snapshot has no copy of weight {i}.");
+        var live = StateFields();
+        int count = reader.ReadInt32();
+        if (count != live.Count) throw new InvalidDataException($"the rollback snapshot holds {count} optimizer state fields; this optimizer has {live.Count} now (was it saved at the same point of training?).");
+        var state = new List<(object, FieldInfo, object?)>(count);
+        for (int k = 0; k < count; k++)
+        {
+            var name = reader.ReadString();
+            var (owner, field, _) = live[k];
+            if (name != field.Name) throw new InvalidDataException($"optimizer state field {k} is {name} in the checkpoint, {field.Name} here.");
+            // Every arm boxed to object: TorchSharp's implicit scalar-to-Tensor conversions would otherwise make Tensor
+            // the switch's type and turn a saved step count into a tensor.
+            object? value = reader.ReadByte() switch
+            {
+                1 => (object?)Checkpoints.TensorIO.Read(reader, _parameters.Length > 0 ? _parameters[0].device : torch.CPU)?.DetachFromDisposeScope(),
+                0 => (object?)null,
+                2 => (object)reader.ReadInt64(),
+                3 => (object)reader.ReadInt32(),
+                4 => (object)reader.ReadDouble(),
+                5 => (object)reader.ReadSingle(),
+                6 => (object)reader.ReadBoolean(),
+                var kind => throw new InvalidDataException($"optimizer state field {name} has unknown kind {kind}."),
+            };
+            state.Add((owner, field, value));
+        }
+        Dispose();
+        for (int i = 0; i < weights; i++) _weights[i] = loaded[i];
+        _state = state;
+        Step = step;
+    }
+
     public void Dispose()
     {
         foreach (var w in _weights) w?.Dispose();

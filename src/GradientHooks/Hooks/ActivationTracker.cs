@@ -52,6 +52,12 @@ internal sealed class ActivationTracker : IDisposable
     /// <summary>Paths of the hooked modules whose hook has run in a training forward pass.</summary>
     public IReadOnlySet<string> FiredPaths => _entries.Where(e => e.Fired).Select(e => e.Name).ToHashSet();
 
+    /// <summary>Marks the hooks of <paramref name="paths"/> as having fired (a run resumed from a checkpoint).</summary>
+    public void MarkFired(IReadOnlySet<string> paths)
+    {
+        foreach (var e in _entries) if (paths.Contains(e.Name)) e.Fired = true;
+    }
+
     /// <summary>Registers hooks on every activation module; on failure removes those already added and rethrows.</summary>
     public void Attach(Module model)
     {

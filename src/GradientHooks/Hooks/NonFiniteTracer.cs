@@ -81,6 +81,22 @@ internal sealed class NonFiniteTracer : IDisposable
 
     private void Reset() { _inputNonFinite = null; _first = null; _fired = false; }
 
+    /// <summary>Writes whether the hooks are on and how many captures they have left (a checkpoint, between steps).</summary>
+    public void Write(BinaryWriter writer)
+    {
+        writer.Write(Armed);
+        writer.Write(_budget);
+    }
+
+    /// <summary>Puts the hooks on or off as <see cref="Write"/> found them, with the same captures left.</summary>
+    public void Read(BinaryReader reader)
+    {
+        bool armed = reader.ReadBoolean();
+        int budget = reader.ReadInt32();
+        if (armed) Arm(); else Disarm();
+        _budget = budget;
+    }
+
     private void OnInput(Module m, Tensor input)
     {
         if (!m.training || _first != null) return;

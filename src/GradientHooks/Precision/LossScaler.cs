@@ -71,7 +71,7 @@ public sealed class LossScaler
     public int GrowthTracker { get; private set; }
 
     /// <summary>Steps whose scaled gradients overflowed (Inf/NaN) and were skipped, since creation or the last <see cref="LoadStateDict"/>.</summary>
-    public long Overflows { get; private set; }
+    public long Overflows { get; internal set; }
 
     /// <summary>The guard this scaler serves; a scaler serves one guard at a time.</summary>
     internal GuardedOptimizer? Owner { get; set; }
