@@ -77,4 +77,25 @@ public static class Interleaved
         var s = xs.OrderBy(x => x).ToList();
         return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2;
     }
+
+    /// <summary>
+    /// Median milliseconds per call of each variant, interleaved step by step in one process: <paramref name="rounds"/>
+    /// blocks of <paramref name="stepsPerBlock"/> calls of each, the order rotating every call, after
+    /// max(<paramref name="minWarmup"/>, rounds / 3) warm-up blocks that are not counted; each call in its own dispose scope.
+    /// </summary>
+    public static double[] Medians(IReadOnlyList<Action> variants, int rounds, int stepsPerBlock, int minWarmup = 3)
+    {
+        var samples = variants.Select(_ => new List<double>()).ToArray();
+        int warmup = Math.Max(minWarmup, rounds / 3);
+        for (int r = -warmup; r < rounds; r++)
+            for (int s = 0; s < stepsPerBlock; s++)
+                for (int k = 0; k < variants.Count; k++)
+                {
+                    int v = (k + s + r + variants.Count * warmup) % variants.Count;
+                    var sw = System.Diagnostics.Stopwatch.StartNew();
+                    using (var scope = TorchSharp.torch.NewDisposeScope()) variants[v]();
+                    if (r >= 0) samples[v].Add(sw.Elapsed.TotalMilliseconds);
+                }
+        return samples.Select(Median).ToArray();
+    }
 }

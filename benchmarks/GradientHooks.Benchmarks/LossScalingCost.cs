@@ -52,18 +52,7 @@ public static class LossScalingCost
         {
             Console.Error.WriteLine($"{name}: {rounds} rounds...");
             var variants = new[] { Make(dtype, scale: false, master), Make(dtype, scale: true, master) };
-            var samples = variants.Select(_ => new List<double>()).ToArray();
-            int warmup = Math.Max(3, rounds / 3);
-            for (int r = -warmup; r < rounds; r++)
-                for (int s = 0; s < stepsPerBlock; s++)
-                    for (int k = 0; k < variants.Length; k++)
-                    {
-                        int v = (k + s + r + variants.Length * warmup) % variants.Length;
-                        var sw = Stopwatch.StartNew();
-                        using (var scope = torch.NewDisposeScope()) variants[v].Step();
-                        if (r >= 0) samples[v].Add(sw.Elapsed.TotalMilliseconds);
-                    }
-            var med = samples.Select(Interleaved.Median).ToArray();
+            var med = Interleaved.Medians(variants.Select(v => v.Step).ToArray(), rounds, stepsPerBlock);
             Console.WriteLine($"| {name} | {med[0]:F2} ms | {med[1]:F2} ms | {med[1] / med[0]:F3}× |");
         }
         Console.WriteLine();

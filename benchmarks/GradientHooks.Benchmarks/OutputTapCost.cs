@@ -45,18 +45,7 @@ public static class OutputTapCost
                 var mon = GradientMonitor.Attach(model, new MonitorOptions { TrackActivations = false, TrackUpdates = false, TrackOutputGradients = true, Every = 10 });
                 variants.Add(() => { fb(); mon.Capture(); opt().step(); });
             }
-            var samples = variants.Select(_ => new List<double>()).ToArray();
-            int warmup = Math.Max(5, rounds / 3);
-            for (int r = -warmup; r < rounds; r++)
-                for (int s = 0; s < stepsPerBlock; s++)
-                    for (int k = 0; k < variants.Count; k++)
-                    {
-                        int v = (k + s + r + variants.Count * warmup) % variants.Count;
-                        var sw = Stopwatch.StartNew();
-                        using (var scope = torch.NewDisposeScope()) variants[v]();
-                        if (r >= 0) samples[v].Add(sw.Elapsed.TotalMilliseconds);
-                    }
-            var m = samples.Select(Interleaved.Median).ToArray();
+            var m = Interleaved.Medians(variants, rounds, stepsPerBlock, minWarmup: 5);
             Console.WriteLine($"| {name} | {tapped} | {m[0]:F2} ms | {m[1] / m[0]:F3}× | {m[2] / m[0]:F3}× | {m[3] / m[0]:F3}× | {m[4] / m[0]:F3}× | {(m[2] - m[1]) * 1000 / Math.Max(1, tapped):F1} µs |");
         }
         Console.WriteLine();

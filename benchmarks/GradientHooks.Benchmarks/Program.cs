@@ -7,6 +7,8 @@
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- sparse-fit         TorchMlp's peak memory on wide sparse features, delivered sparse and dense
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- output-taps 10     cost of recording ∂L/∂h (TrackOutputGradients), every step and Every = 10
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- loss-scaling 10    cost of a LossScaler (float32, float16 with MasterWeights) against the unscaled guarded step
+//   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- lr-grid             the range test's suggestion against a grid of rates (optdigits CNN, taxi-fare TorchMlp)
+//   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- noise-scale 10      cost of TrackNoiseScale with 4 micro-batches a step, interleaved
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- soak 20000       RSS / tensor-count soak
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- mlnet-epoch 15   TorchMlp epoch vs hand-written loop (add --variants for monitor settings)
 //   dotnet run -c Release --project benchmarks/GradientHooks.Benchmarks -- --filter '*DataRead*'   IDataView → buffers
@@ -46,6 +48,12 @@ if (args.Length >= 1 && args[0] == "output-taps")
 if (args.Length >= 1 && args[0] == "loss-scaling")
 {
     LossScalingCost.Run(args.Length > 1 ? int.Parse(args[1]) : 10);
+    return 0;
+}
+if (args.Length >= 1 && args[0] == "lr-grid") return RangeTestGrid.Run();
+if (args.Length >= 1 && args[0] == "noise-scale")
+{
+    NoiseScaleCost.Run(args.Length > 1 ? int.Parse(args[1]) : 10);
     return 0;
 }
 if (args.Length >= 1 && args[0] == "readme")

@@ -105,6 +105,7 @@ public static class HtmlReport
         else if (full[^1].Units.Count > 0 || full.Any(r => r.Activations.Any(a => a.SaturatedFraction is not null)))
             sb.Append("<figure id=\"chart-units\"><figcaption>Dead units and saturated outputs</figcaption><p class=\"gh-meta\">None: no Linear or Conv layer has a dead unit at the last step, and no activation with a hook saturated its outputs.</p></figure>");
         if (full.Any(r => r.UpdateRatios is not null)) Chart(sb, "chart-updates", "Update ratio ‖Δw‖/‖w‖ per layer", () => GradientCharts.UpdatePlot(full));
+        if (data.History.Any(r => r.NoiseScale is not null)) Chart(sb, "chart-noise", "Gradient noise scale B_simple = tr(Σ)/|G|² against the batch", () => GradientCharts.NoisePlot(data.History));
     }
 
     private static void Chart(StringBuilder sb, string id, string title, Func<Plot> plot)

@@ -33,6 +33,8 @@ public sealed partial class GradientMonitor
         foreach (var f in fired.Order(StringComparer.Ordinal)) writer.Write(f);
         writer.Write(_tracer is not null);
         _tracer?.Write(writer);
+        writer.Write(_noise is not null);
+        _noise?.Write(writer);
     }
 
     /// <summary>Reads what <see cref="WriteState"/> wrote, into a monitor attached to the same model with the same options.</summary>
@@ -62,6 +64,8 @@ public sealed partial class GradientMonitor
         for (int i = 0; i < firedCount; i++) fired.Add(reader.ReadString());
         if (reader.ReadBoolean() != (_tracer is not null)) throw new InvalidDataException("the checkpoint and this monitor disagree about tracing NaN to its origin.");
         _tracer?.Read(reader);
+        if (reader.ReadBoolean() != (_noise is not null)) throw new InvalidDataException("the checkpoint and this monitor disagree about tracking the gradient noise scale (MonitorOptions.TrackNoiseScale).");
+        _noise?.Read(reader);
 
         _step = step;
         _fullSteps = fullSteps;

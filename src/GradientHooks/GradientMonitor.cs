@@ -48,6 +48,7 @@ public sealed partial class GradientMonitor : IDisposable
     private StepRecord? _pending;      // captured, not yet consumed by the guard
     private long _step;
     private bool _disposed;
+    private readonly NoiseScaleTracker? _noise;   // MonitorOptions.TrackNoiseScale
 
     private GradientMonitor(Module model, MonitorOptions options, Parameter[] parameters, ParameterInfo[] infos, string[] frozen)
     {
@@ -62,6 +63,7 @@ public sealed partial class GradientMonitor : IDisposable
         _flow = Enumerable.Range(0, parameters.Length).ToArray();
         if (options.TrackUpdates) _updates = new UpdateTracker(parameters, options.UpdateRatioSampleSize);
         if (options.TrackActivations) _activations = new ActivationTracker(options.SaturationDerivativeFraction);
+        if (options.TrackNoiseScale) _noise = new NoiseScaleTracker(parameters, infos, options.NoiseScaleSmoothing);
     }
 
     /// <summary>
@@ -184,6 +186,23 @@ public sealed partial class GradientMonitor : IDisposable
         return CaptureCore(null, loss);
     }
 
+    /// <summary>
+    /// Reports a micro-batch of gradient accumulation, after its <c>loss.backward()</c> and before the next one's, for
+    /// the gradient noise scale (<see cref="MonitorOptions.TrackNoiseScale"/>): each micro-batch's loss divided by the
+    /// number of micro-batches, the usual accumulation convention; then Capture or step as usual, and the step's record
+    /// carries <see cref="StepRecord.NoiseScale"/>. Reads every gradient once.
+    /// </summary>
+    /// <param name="examples">Examples in this micro-batch (rows, or tokens for a per-token loss).</param>
+    public void CaptureMicroBatch(long examples)
+    {
+        ThrowIfDisposed();
+        if (_noise is null)
+            throw new InvalidOperationException("CaptureMicroBatch measures the gradient noise scale, which this monitor does not track: attach it with new MonitorOptions { TrackNoiseScale = true }.");
+        if (examples <= 0)
+            throw new ArgumentOutOfRangeException(nameof(examples), examples, "CaptureMicroBatch(examples) takes the number of examples in the micro-batch, at least 1.");
+        _noise.MicroBatch(examples);
+    }
+
     private StepRecord CaptureCore(double? loss, Tensor? lossTensor)
     {
         ThrowIfDisposed();
@@ -226,6 +245,7 @@ public sealed partial class GradientMonitor : IDisposable
             }
             record = full ? CaptureFull(step, loss, lossTensor, inverseScale) : CaptureLight(step, loss, lossTensor, checkedFinite);
             record.LossScale = lossScale;
+            _noise?.Complete(record, lossScale);
             // Unscale the gradients the optimizer will apply (into the float32 masters when there are some), unless they
             // overflowed: that step is skipped.
             if ((lossScale is not null || guard?.MasterWeights is not null) && !record.LossScaleOverflow)
@@ -513,8 +533,39 @@ public sealed partial class GradientMonitor : IDisposable
                 OptimizerEpsilon = _guard is { IsDisposed: false } e ? GradientHooks.Guard.OptimizerEpsilon.Of(e.Inner) : _profile.OptimizerEpsilon,
                 MasterWeights = _guard is { IsDisposed: false, MasterWeights: not null } || (_guard is null && _profile.MasterWeights),
                 LossScaling = _guard is { IsDisposed: false } l ? l.LossScaler?.ToString() : _profile.LossScaling,
+                LearningRate = _guard is { IsDisposed: false } r ? r.ParamGroups.FirstOrDefault()?.LearningRate : _profile.LearningRate,
+                RangeTest = LearningRateFinder.LastFor(_model) is { } sweep ? Diagnostics.RangeTestSummary.Of(sweep) : _profile.RangeTest,
             };
         }
+    }
+
+    // ---- Range test -----------------------------------------------------------------------------------
+
+    /// <summary>The live monitor attached to <paramref name="model"/>, or null.</summary>
+    internal static GradientMonitor? AttachedTo(Module model) => Attached.TryGetValue(model, out var m) && !m._disposed ? m : null;
+
+    /// <summary>
+    /// Turns the forward hooks' recording off while a learning-rate range test runs the model (its passes are not
+    /// training steps, and its divergence is not the run's NaN); disposing the result turns it back on as it was.
+    /// </summary>
+    internal IDisposable PauseRecording()
+    {
+        bool activations = _activations?.Armed ?? false, outputs = _outputs?.Armed ?? false, tracer = _tracer?.Paused ?? false;
+        if (_activations != null) _activations.Armed = false;
+        if (_outputs != null) _outputs.Armed = false;
+        if (_tracer != null) _tracer.Paused = true;
+        return new RecordingPause(() =>
+        {
+            if (_activations != null) _activations.Armed = activations;
+            if (_outputs != null) _outputs.Armed = outputs;
+            if (_tracer != null) _tracer.Paused = tracer;
+        });
+    }
+
+    private sealed class RecordingPause(Action resume) : IDisposable
+    {
+        private Action? _resume = resume;
+        public void Dispose() { _resume?.Invoke(); _resume = null; }
     }
 
     // ---- Guard protocol -------------------------------------------------------------------------------
@@ -547,6 +598,7 @@ public sealed partial class GradientMonitor : IDisposable
         {
             Rollbacks = guard.Rollbacks.ToList(), Optimizer = guard.Inner.GetType().Name, OptimizerEpsilon = GradientHooks.Guard.OptimizerEpsilon.Of(guard.Inner),
             MasterWeights = guard.MasterWeights is not null, LossScaling = guard.LossScaler?.ToString(),
+            LearningRate = guard.ParamGroups.FirstOrDefault()?.LearningRate,
         };
         _guard = null;
         _pending = null;
@@ -564,6 +616,7 @@ public sealed partial class GradientMonitor : IDisposable
         _firstForward?.Dispose();
         _tracer?.Dispose();
         _updates?.Dispose();
+        _noise?.Dispose();
         lock (AttachLock) Attached.Remove(_model);
     }
 }

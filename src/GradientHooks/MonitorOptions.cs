@@ -46,6 +46,20 @@ public sealed record MonitorOptions
     /// </summary>
     public bool TrackOutputGradients { get; init; }
 
+    /// <summary>
+    /// Measure the gradient noise scale B_simple = tr(Σ)/|G|² (McCandlish et al. 2018) from the micro-batches of gradient
+    /// accumulation: call <see cref="GradientMonitor.CaptureMicroBatch"/> after each micro-batch's <c>backward()</c>
+    /// (each micro-batch loss divided by the number of micro-batches), then capture or step as usual. Costs one read of
+    /// every gradient per micro-batch and a float32 copy of the gradients (<see cref="StepRecord.NoiseScale"/>). Default false.
+    /// </summary>
+    public bool TrackNoiseScale { get; init; }
+
+    /// <summary>
+    /// The decay β of the moving averages of |G|² and tr(Σ) behind <see cref="StepRecord.NoiseScale"/> (bias-corrected,
+    /// averaged apart before their ratio is taken, as McCandlish et al. advise). Default 0.95; in [0, 1).
+    /// </summary>
+    public double NoiseScaleSmoothing { get; init; } = 0.95;
+
     /// <summary>Record ‖Δw‖ / ‖w‖ per parameter for the update of each full step. Default true.</summary>
     public bool TrackUpdates { get; init; } = true;
 
@@ -108,5 +122,7 @@ public sealed record MonitorOptions
             throw new ArgumentOutOfRangeException(nameof(UpdateRatioSampleSize), UpdateRatioSampleSize, "MonitorOptions.UpdateRatioSampleSize must be >= 0 (0 = every element).");
         if (!(SaturationDerivativeFraction > 0 && SaturationDerivativeFraction < 1))
             throw new ArgumentOutOfRangeException(nameof(SaturationDerivativeFraction), SaturationDerivativeFraction, "MonitorOptions.SaturationDerivativeFraction must be in (0, 1).");
+        if (!(NoiseScaleSmoothing >= 0 && NoiseScaleSmoothing < 1))
+            throw new ArgumentOutOfRangeException(nameof(NoiseScaleSmoothing), NoiseScaleSmoothing, "MonitorOptions.NoiseScaleSmoothing must be in [0, 1) (0 = no smoothing).");
     }
 }

@@ -98,6 +98,26 @@ public sealed record StepRecord(long Step, double? Loss, IReadOnlyList<GradientS
     /// </summary>
     public double? LossScale { get; internal set; }
 
+    /// <summary>
+    /// The gradient noise scale B_simple = tr(Σ)/|G|² of the whole model (McCandlish et al. 2018), from moving averages
+    /// over the steps so far; null when not measured (<see cref="MonitorOptions.TrackNoiseScale"/> off, fewer than two
+    /// micro-batches reported with <see cref="GradientMonitor.CaptureMicroBatch"/>, or an average not yet positive).
+    /// Compare it with <see cref="BatchExamples"/>: a batch well below B_simple would gain from growing.
+    /// </summary>
+    public double? NoiseScale => Noise?.Simple;
+
+    /// <summary>The smoothed |G|² and tr(Σ) of the whole model behind <see cref="NoiseScale"/>; null when not measured.</summary>
+    public NoiseScaleStats? Noise { get; internal set; }
+
+    /// <summary>The same per layer (data-flow order of the parameters' layers); empty when not measured.</summary>
+    public IReadOnlyList<NoiseScaleStats> LayerNoise { get; internal set; } = Array.Empty<NoiseScaleStats>();
+
+    /// <summary>Examples in this step's batch (Σ of the sizes passed to <see cref="GradientMonitor.CaptureMicroBatch"/>); null when no micro-batch was reported.</summary>
+    public long? BatchExamples { get; internal set; }
+
+    /// <summary>Micro-batches reported on this step; null when none.</summary>
+    public int? MicroBatches { get; internal set; }
+
     /// <summary>True when the loss was scaled and the scaled gradients overflowed (Inf/NaN): the guard skipped the update and the scale backed off.</summary>
     public bool LossScaleOverflow => LossScale is not null && HasNonFinite;
 

@@ -81,7 +81,7 @@ public sealed class TorchMlpEstimator : ITrainerEstimator<TorchMlpTransformer, T
         var result = TorchMlpTraining.Train(data, Task, classCount, _options, validation);
         var keyValues = Task == TorchMlpTask.MulticlassClassification ? LabelKeyValues.From(input.Schema[_options.LabelColumnName]) : null;
         var fitted = new FittedNetwork(Task, _options.FeatureColumnName, result.Network, classCount, keyValues);
-        return new TorchMlpTransformer(fitted, result.History, result.Diagnosis, result.Steps);
+        return new TorchMlpTransformer(fitted, result.History, result.Diagnosis, result.Steps) { LearningRateSweep = result.RangeTest };
     }
 
     /// <summary>The validation rows, checked against the training data's feature size and label key count.</summary>

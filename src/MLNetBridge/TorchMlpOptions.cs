@@ -55,6 +55,23 @@ public sealed class TorchMlpOptions
     public double LearningRate { get; set; }
 
     /// <summary>
+    /// Set <see cref="LearningRate"/> to this to have the rate found by a learning-rate range test on the training data
+    /// before the fit (<see cref="GradientHooks.LearningRateFinder"/>: 100 steps from 1e-7 to 10 on random batches of
+    /// the training rows, the network and Adam restored afterwards), then train at its suggestion (falling back to
+    /// <see cref="AutomaticLearningRate"/> when no rate made the loss fall). The sweep is on
+    /// <see cref="TorchMlpTransformer.LearningRateSweep"/>.
+    /// </summary>
+    public const double FindLearningRate = -1;
+
+    /// <summary>
+    /// Measure the gradient noise scale while training (<see cref="MonitorOptions.TrackNoiseScale"/>): each batch's
+    /// backward runs in two halves, reported as micro-batches, so that every step's record carries
+    /// <see cref="StepRecord.NoiseScale"/> and the diagnosis can compare the batch with it. Same gradients (BatchNorm
+    /// normalises each half on its own statistics), one more read of them per half. Default false.
+    /// </summary>
+    public bool TrackNoiseScale { get; set; }
+
+    /// <summary>
     /// How the learning rate changes over the fit, stepped after every mini-batch. Default
     /// <see cref="MLNet.LearningRateSchedule.StableThenCosine"/>: <see cref="LearningRate"/> for the first 70 % of the
     /// steps, then annealed on a cosine towards 0. Measured on the corpus's ML.NET runs (seed 1, same batches):
@@ -142,7 +159,7 @@ public sealed class TorchMlpOptions
         if (Epochs <= 0) throw Bad(nameof(Epochs), Epochs, "positive");
         if (BatchSize < 0) throw Bad(nameof(BatchSize), BatchSize, "positive, or 0 to choose it from the number of rows");
         if (BatchNorm && BatchSize == 1) throw Bad(nameof(BatchSize), BatchSize, "at least 2 when BatchNorm is on (batch statistics need two rows)");
-        if (!(LearningRate >= 0) || double.IsInfinity(LearningRate)) throw Bad(nameof(LearningRate), LearningRate, "a positive finite number, or 0 to scale it with the batch size");
+        if (!(LearningRate >= 0 || LearningRate == FindLearningRate) || double.IsInfinity(LearningRate)) throw Bad(nameof(LearningRate), LearningRate, "a positive finite number, 0 to scale it with the batch size, or TorchMlpOptions.FindLearningRate for a range test");
         if (!(WeightDecay >= 0) || double.IsInfinity(WeightDecay)) throw Bad(nameof(WeightDecay), WeightDecay, "a finite number ≥ 0");
         if (!(ValidationFraction >= 0 && ValidationFraction <= 0.5)) throw Bad(nameof(ValidationFraction), ValidationFraction, "in [0, 0.5] (0 = no hold-out, no early stopping)");
         if (EarlyStoppingPatience < 0) throw Bad(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "≥ 0 (0 runs every epoch)");
@@ -150,7 +167,7 @@ public sealed class TorchMlpOptions
         {
             LabelColumnName = LabelColumnName, FeatureColumnName = FeatureColumnName, HiddenLayers = (int[])HiddenLayers.Clone(),
             Activation = Activation, Init = Init, BatchNorm = BatchNorm, Clipping = Clipping, Epochs = Epochs,
-            BatchSize = BatchSize, LearningRate = LearningRate, LearningRateSchedule = LearningRateSchedule, WeightDecay = WeightDecay, Seed = Seed, Monitor = Monitor, Device = Device,
+            BatchSize = BatchSize, LearningRate = LearningRate, TrackNoiseScale = TrackNoiseScale, LearningRateSchedule = LearningRateSchedule, WeightDecay = WeightDecay, Seed = Seed, Monitor = Monitor, Device = Device,
             ValidationFraction = ValidationFraction, EarlyStoppingPatience = EarlyStoppingPatience, Context = Context,
             Progress = Progress,
         };

@@ -61,6 +61,13 @@ public sealed class TorchMlpTransformer : ISingleFeaturePredictionTransformer<To
     public IReadOnlyList<TorchMlpEpoch> TrainingHistory { get; }
 
     /// <summary>
+    /// The learning-rate range test run on the training data before the fit when
+    /// <see cref="TorchMlpOptions.LearningRate"/> was <see cref="TorchMlpOptions.FindLearningRate"/> (its
+    /// <see cref="GradientHooks.LearningRateSweep.Suggested"/> rate is the one the fit used); null otherwise and for a loaded model.
+    /// </summary>
+    public LearningRateSweep? LearningRateSweep { get; internal init; }
+
+    /// <summary>
     /// The monitor's captured steps of the fit (the last <see cref="MonitorOptions.HistoryLength"/> fully captured
     /// steps and every step with NaN/Inf), oldest first: what <see cref="TrainingDiagnosis"/> was computed from, ready
     /// for <c>GradientCharts</c> or a sink. Empty for a loaded model (not saved).

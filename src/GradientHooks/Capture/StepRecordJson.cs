@@ -62,6 +62,14 @@ internal static class StepRecordJson
         if (r.ZeroGradCalled is bool z) w.WriteBoolean("zeroGradCalled", z);
         Number(w, "accumulationRatio", r.AccumulationRatio);
         Number(w, "lossScale", r.LossScale);
+        if (r.BatchExamples is long examples) w.WriteNumber("batchExamples", examples);
+        if (r.MicroBatches is int micro) w.WriteNumber("microBatches", micro);
+        if (r.Noise is { } noise)
+        {
+            w.WriteStartArray("noise");
+            foreach (var n in r.LayerNoise.Prepend(noise)) { w.WriteStartArray(); w.WriteStringValue(n.Layer); Value(w, n.GradientSquaredNorm); Value(w, n.NoiseTrace); w.WriteEndArray(); }
+            w.WriteEndArray();
+        }
         if (withOrder && r.LayerOrder is { } order) { w.WritePropertyName("layerOrder"); JsonSerializer.Serialize(w, order, Json); }
         w.WriteEndObject();
     }
@@ -96,6 +104,14 @@ internal static class StepRecordJson
         if (e.TryGetProperty("zeroGradCalled", out var z)) r.ZeroGradCalled = z.GetBoolean();
         r.AccumulationRatio = NullableNumber(e, "accumulationRatio");
         r.LossScale = NullableNumber(e, "lossScale");
+        if (e.TryGetProperty("batchExamples", out var be)) r.BatchExamples = be.GetInt64();
+        if (e.TryGetProperty("microBatches", out var mb)) r.MicroBatches = mb.GetInt32();
+        if (e.TryGetProperty("noise", out var ns))
+        {
+            var all = ns.EnumerateArray().Select(n => new NoiseScaleStats(n[0].GetString()!, Double(n[1]), Double(n[2]))).ToList();
+            r.Noise = all[0];
+            r.LayerNoise = all.Skip(1).ToArray();
+        }
         return r;
     }
 

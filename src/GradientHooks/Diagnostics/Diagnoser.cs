@@ -12,7 +12,7 @@ public static class Diagnoser
     private static readonly IDiagnosticRule[] WindowRules =
     {
         new GradientsNotZeroedRule(), new UnscaledInputsRule(), new GradientUnderflowRule(), new LearningRateRule(), new VanishingRule(), new DyingReluRule(),
-        new SaturationRule(), new LossRule(), new HookCoverageRule(), new ModelReadingRule(),
+        new SaturationRule(), new LossRule(), new HookCoverageRule(), new ModelReadingRule(), new NoiseScaleRule(),
     };
 
     /// <summary>Diagnoses <paramref name="history"/> (oldest first) with <paramref name="thresholds"/> (defaults when null).</summary>

@@ -55,4 +55,10 @@ public enum FindingKind
     /// again and most updates are skipped. The gradients overflow even near scale 1: they are too large, or NaN in themselves.
     /// </summary>
     LossScaleCollapse,
+    /// <summary>
+    /// Information: the batch is far from the gradient noise scale B_simple = tr(Σ)/|G|² (McCandlish et al. 2018,
+    /// measured with <see cref="MonitorOptions.TrackNoiseScale"/>): ×10 below it, each step's gradient is mostly noise and
+    /// larger batches (with a proportionally larger rate) would need fewer steps; ×10 above it, the extra examples buy little.
+    /// </summary>
+    BatchSizeVsNoiseScale,
 }

@@ -65,6 +65,12 @@ public sealed record ModelProfile
     /// <summary>The guard's loss scaler as written (<see cref="Precision.LossScaler.ToString"/>), or null when the loss is not scaled.</summary>
     public string? LossScaling { get; init; }
 
+    /// <summary>The guarded optimizer's learning rate (its first parameter group's) when the profile was taken; null without a guard.</summary>
+    public double? LearningRate { get; init; }
+
+    /// <summary>The last learning-rate range test run on this model (<see cref="LearningRateFinder.Run"/>), or null; learning-rate remedies then name its rate.</summary>
+    public RangeTestSummary? RangeTest { get; init; }
+
     /// <summary>True when the model holds RNN, LSTM or GRU layers.</summary>
     public bool Recurrent { get; init; }
 
@@ -121,3 +127,16 @@ public sealed record FunctionalActivation(string Method, string Function, Activa
 /// ReLU gives √2 ≈ 1.41, LeCun and square Xavier 1, PyTorch's default uniform 1/√3 ≈ 0.58.
 /// </param>
 public sealed record LayerScale(string Layer, string Module, int Units, long FanIn, double WeightScale);
+
+/// <summary>What the diagnosis keeps of a learning-rate range test (<see cref="LearningRateSweep"/>).</summary>
+/// <param name="Suggested">The rate the test suggests, or null when no rate made the loss fall.</param>
+/// <param name="DivergedAt">The rate at which the loss diverged, or null.</param>
+/// <param name="Steepest">The rate of the steepest fall of the loss, or null.</param>
+public sealed record RangeTestSummary(double? Suggested, double? DivergedAt, double? Steepest)
+{
+    /// <summary>The summary of <paramref name="sweep"/>.</summary>
+    public static RangeTestSummary Of(LearningRateSweep sweep) => new(sweep.Suggested, sweep.DivergedAt, sweep.Steepest);
+
+    /// <summary>"the loss diverged at 0.03" or "the loss did not diverge up to 10", for an explanation.</summary>
+    public string Explanation => DivergedAt is double d ? $"range test: the loss diverged at {LearningRateSweep.Format(d)}" : "range test: the loss did not diverge";
+}

@@ -67,6 +67,24 @@ public static class Remedies
     public static Remedy LowerLearningRateBy(double factor, string why) => new("Lower learning rate",
         $"{why}: foreach (var g in optimizer.ParamGroups) g.LearningRate /= {Number(factor)};") { Kind = RemedyKind.LowerLearningRate, Factor = factor };
 
+    /// <summary>Set the learning rate to what a range test suggested, lower or higher than <paramref name="current"/>.</summary>
+    public static Remedy LearningRateFromRangeTest(RangeTestSummary test, double rate, double? current)
+    {
+        bool lower = current is not double now || rate < now;
+        string title = lower ? "Lower learning rate" : "Raise learning rate";
+        string to = $"{(lower ? "lower" : "raise")} the learning rate to about {LearningRateSweep.Format(rate)} ({test.Explanation}{(current is double c ? $"; now {LearningRateSweep.Format(c)}" : "")})";
+        return new Remedy(title, $"{char.ToUpperInvariant(to[0])}{to[1..]}: foreach (var g in optimizer.ParamGroups) g.LearningRate = {LearningRateSweep.Format(rate)};")
+        {
+            Kind = lower ? RemedyKind.LowerLearningRate : RemedyKind.RaiseLearningRate,
+            Rate = rate,
+            Factor = current is double n && n > 0 ? (lower ? n / rate : rate / n) : null,
+        };
+    }
+
+    /// <summary>Measure the rate instead of guessing it: a learning-rate range test.</summary>
+    public static Remedy RangeTest { get; } = new("Learning-rate range test",
+        "Sweep the rate from 1e-7 to 10 over 100 steps, stop where the loss diverges, and train at the suggestion (the model and optimizer are restored afterwards): var sweep = LearningRateFinder.Run(model, optimizer, () => LossOfNextBatch()); foreach (var g in optimizer.ParamGroups) g.LearningRate = sweep.Suggested!.Value;") { Kind = RemedyKind.RangeTest };
+
     /// <summary>Raise the learning rate by <paramref name="factor"/>.</summary>
     public static Remedy RaiseLearningRateBy(double factor, string why) => new("Raise learning rate",
         $"{why}: foreach (var g in optimizer.ParamGroups) g.LearningRate *= {Number(factor)};") { Kind = RemedyKind.RaiseLearningRate, Factor = factor };

@@ -14,6 +14,12 @@ public sealed record Remedy(string Title, string Detail)
     /// </summary>
     public double? Factor { get; init; }
 
+    /// <summary>For a learning-rate remedy from a range test: the rate to set (<see cref="LearningRateSweep.Suggested"/>); null otherwise.</summary>
+    public double? Rate { get; init; }
+
+    /// <summary>For a batch-size remedy: the examples per step to train with (near the gradient noise scale); null otherwise.</summary>
+    public long? Examples { get; init; }
+
     /// <summary>For an activation swap, the activation it replaces (the one the model has); null otherwise.</summary>
     public Initialization.Activation? From { get; init; }
 

@@ -33,8 +33,9 @@ internal sealed class RemedyAdvisor
         RemedyKind.BatchNorm => BatchNorm(),
         RemedyKind.GlobalNormClipping => Clipping(Remedies.GlobalNormClipping),
         RemedyKind.SkipNonFinite => _p?.Clipping?.Contains("SkipNonFinite", StringComparison.Ordinal) == true ? null : Remedies.SkipNonFinite,
-        RemedyKind.LowerLearningRate => Remedies.LowerLearningRate,
-        RemedyKind.RaiseLearningRate => Remedies.RaiseLearningRate,
+        RemedyKind.LowerLearningRate => FromRangeTest(lower: true) ?? Remedies.LowerLearningRate,
+        RemedyKind.RaiseLearningRate => FromRangeTest(lower: false) ?? Remedies.RaiseLearningRate,
+        RemedyKind.RangeTest => _p?.RangeTest is null ? Remedies.RangeTest : null,
         RemedyKind.CheckInputs => Remedies.CheckInputs,
         RemedyKind.CallModules => CallModules(),
         RemedyKind.Rollback => _p?.RollsBack == true ? null : Remedies.Rollback,
@@ -42,6 +43,31 @@ internal sealed class RemedyAdvisor
         RemedyKind.MasterWeights => _p?.MasterWeights == true ? null : Remedies.MasterWeights,
         _ => null,
     };
+
+    /// <summary>
+    /// The rate a range test suggested, when one ran on this model and it points the same way as the finding (below the
+    /// rate in force for a rate too high, above it for one too low); null otherwise.
+    /// </summary>
+    private Remedy? FromRangeTest(bool lower)
+    {
+        if (_p?.RangeTest is not { Suggested: double rate } test) return null;
+        if (_p.LearningRate is double now && (lower ? rate >= now : rate <= now)) return null;
+        return Remedies.LearningRateFromRangeTest(test, rate, _p.LearningRate);
+    }
+
+    /// <summary>Lower the rate: to the range test's suggestion when one ran and it is lower, else by <paramref name="factor"/>; and the range test to run when none did.</summary>
+    public IEnumerable<Remedy> LowerLearningRateBy(double factor, string why)
+    {
+        yield return FromRangeTest(lower: true) ?? Remedies.LowerLearningRateBy(factor, why);
+        if (_p?.RangeTest is null) yield return Remedies.RangeTest;
+    }
+
+    /// <summary>Raise the rate: to the range test's suggestion when one ran and it is higher, else by <paramref name="factor"/>; and the range test to run when none did.</summary>
+    public IEnumerable<Remedy> RaiseLearningRateBy(double factor, string why)
+    {
+        yield return FromRangeTest(lower: false) ?? Remedies.RaiseLearningRateBy(factor, why);
+        if (_p?.RangeTest is null) yield return Remedies.RangeTest;
+    }
 
     /// <summary>The recurrent variant of norm clipping (Pascanu et al. 2013), fitted like the plain one.</summary>
     public Remedy? RecurrentClipping() => Clipping(Remedies.RecurrentClipping);

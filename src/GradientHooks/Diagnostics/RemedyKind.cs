@@ -37,4 +37,8 @@ public enum RemedyKind
     LossScaling,
     /// <summary>Step float32 master weights of a float16/bfloat16 model (<see cref="Precision.MasterWeights"/>).</summary>
     MasterWeights,
+    /// <summary>Run a learning-rate range test (<see cref="GradientHooks.LearningRateFinder"/>) and train at its suggestion.</summary>
+    RangeTest,
+    /// <summary>Train with a batch near the gradient noise scale (<see cref="StepRecord.NoiseScale"/>).</summary>
+    BatchSize,
 }

@@ -34,6 +34,9 @@ internal sealed class NonFiniteTracer : IDisposable
 
     public bool Armed => _removers.Count > 0;
 
+    /// <summary>While true the hooks record nothing (a learning-rate range test runs the model; its passes are not training steps).</summary>
+    public bool Paused { get; set; }
+
     /// <summary>Puts the hooks on (no-op when already armed); on-demand hooks stay for <see cref="Steps"/> captures.</summary>
     public void Arm()
     {
@@ -99,14 +102,14 @@ internal sealed class NonFiniteTracer : IDisposable
 
     private void OnInput(Module m, Tensor input)
     {
-        if (!m.training || _first != null) return;
+        if (Paused || !m.training || _first != null) return;
         try { _inputNonFinite = (_inputNonFinite ?? false) || !Finite(input); }
         catch (Exception) { /* a tracer must never break the forward pass */ }
     }
 
     private void OnOutput(Module m, string label, Tensor output)
     {
-        if (!m.training) return;
+        if (Paused || !m.training) return;
         _fired = true;
         if (_first != null) return;
         try { if (!Finite(output)) _first = label; }

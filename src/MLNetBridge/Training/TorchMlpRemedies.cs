@@ -21,6 +21,9 @@ internal static class TorchMlpRemedies
         RemedyKind.GlobalNormClipping => Option(r, r.Title, o.Clipping is null
             ? "TorchMlpOptions.Clipping = Clip.GlobalNorm(1.0) (rescales the whole gradient when its norm exceeds 1)"
             : $"TorchMlpOptions.Clipping is {o.Clipping}; lower its limit, or the learning rate"),
+        RemedyKind.LowerLearningRate or RemedyKind.RaiseLearningRate when r.Rate is double rate => Option(r, r.Title, $"TorchMlpOptions.LearningRate = {Number(rate)} (now {Number(learningRate)}; the range test suggested it)"),
+        RemedyKind.RangeTest => o.LearningRate == TorchMlpOptions.FindLearningRate ? null : Option(r, "Learning-rate range test", "TorchMlpOptions.LearningRate = TorchMlpOptions.FindLearningRate (a range test on the training rows picks the rate before the fit: LearningRateFinder, 100 steps from 1e-7 to 10)"),
+        RemedyKind.BatchSize => Option(r, "Batch size near the noise scale", $"TorchMlpOptions.BatchSize = {r.Examples} ({r.Detail})"),
         RemedyKind.LowerLearningRate => Option(r, "Lower learning rate", $"TorchMlpOptions.LearningRate = {Number(learningRate / (r.Factor ?? 10))} (now {Number(learningRate)}{(r.Factor is double f ? $"; ÷{Number(f)} brings the update ratio near 1e-3" : "")})"),
         RemedyKind.RaiseLearningRate => Option(r, r.Factor is null ? "Check the learning rate" : "Raise learning rate", $"TorchMlpOptions.LearningRate = {Number(learningRate * (r.Factor ?? 3))} (now {Number(learningRate)}{(r.Factor is double g ? $"; ×{Number(g)} brings the update ratio near 1e-3" : "")}), or more Epochs"),
         RemedyKind.StandardizeInputs => Option(r, "Standardise the features", "mlContext.Transforms.NormalizeMeanVariance(\"Features\") before the trainer (mean 0, variance 1 per slot, fitted on the training data); for a regression label of large values, predict it in smaller units (divide it by a constant with a CustomMapping and multiply the Score back)"),

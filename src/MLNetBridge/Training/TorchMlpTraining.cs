@@ -43,9 +43,18 @@ internal static class TorchMlpTraining
         var rows = (int)x.Count;
         var batchSize = options.BatchSize > 0 ? Math.Min(options.BatchSize, rows) : TorchMlpOptions.AutomaticBatchSize(rows);
         var learningRate = options.LearningRate > 0 ? options.LearningRate : TorchMlpOptions.AutomaticLearningRate(batchSize);
-        using var monitor = GradientMonitor.Attach(model, options.Monitor ?? TorchMlpOptions.DefaultMonitor((rows + batchSize - 1) / batchSize));
+        var monitorOptions = options.Monitor ?? TorchMlpOptions.DefaultMonitor((rows + batchSize - 1) / batchSize);
+        if (options.TrackNoiseScale) monitorOptions = monitorOptions with { TrackNoiseScale = true };
+        using var monitor = GradientMonitor.Attach(model, monitorOptions);
         var policy = options.Clipping is null ? Clip.SkipNonFinite() : Clip.Chain(Clip.SkipNonFinite(), options.Clipping);
         using var optimizer = monitor.Guard(optim.Adam(model.parameters(), learningRate, weight_decay: options.WeightDecay), policy);
+        LearningRateSweep? sweep = null;
+        if (options.LearningRate == TorchMlpOptions.FindLearningRate)
+        {
+            sweep = RangeTest(model, optimizer, task, x, y, batchSize);
+            learningRate = sweep.Suggested ?? learningRate;
+            foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+        }
 
         var schedule = LearningRateSchedules.Create(options.LearningRateSchedule, optimizer, options.Epochs * ((rows + batchSize - 1) / batchSize));
         using var log = TrainingLog.Open(options.Context);
@@ -67,9 +76,9 @@ internal static class TorchMlpTraining
                     using var stepScope = torch.NewDisposeScope();
                     var index = order.narrow(0, start, count);
                     optimizer.zero_grad();
-                    var output = model.call(x.Gather(index));
-                    var loss = Loss(task, output, y.index_select(0, index));
-                    loss.backward();
+                    var loss = options.TrackNoiseScale && count >= (options.BatchNorm ? 4 : 2)
+                        ? InHalves(model, monitor, task, x, y, index)
+                        : Backward(model, task, x, y, index);
                     var step = monitor.Capture(loss);
                     optimizer.step(); // clips or skips, and records what it did on the same record
                     schedule?.step();
@@ -89,7 +98,56 @@ internal static class TorchMlpTraining
         model.eval();
         log?.Final(history[^1].Diagnosis, history.Count, options.Epochs);
         var network = best ?? NetworkExport.ToScoring(model, labelMean, labelScale);
-        return new TrainingResult(network, history, history[^1].Diagnosis, monitor.History.ToArray()); // the last epoch's diagnosis is the final one
+        return new TrainingResult(network, history, history[^1].Diagnosis, monitor.History.ToArray()) { RangeTest = sweep }; // the last epoch's diagnosis is the final one
+    }
+
+    /// <summary>The batch's loss, and its backward.</summary>
+    private static Tensor Backward(nn.Module<Tensor, Tensor> model, TorchMlpTask task, FeatureRows x, Tensor y, Tensor index)
+    {
+        var loss = Loss(task, model.call(x.Gather(index)), y.index_select(0, index));
+        loss.backward();
+        return loss;
+    }
+
+    /// <summary>
+    /// The batch in two micro-batches for the noise scale: each half's mean loss weighted by its share of the rows (so the
+    /// accumulated gradient is the whole batch's), backward, reported; returns the batch's loss.
+    /// </summary>
+    private static Tensor InHalves(nn.Module<Tensor, Tensor> model, GradientMonitor monitor, TorchMlpTask task, FeatureRows x, Tensor y, Tensor index)
+    {
+        long count = index.shape[0], first = count / 2;
+        Tensor? total = null;
+        foreach (var (start, length) in new[] { (0L, first), (first, count - first) })
+        {
+            var part = index.narrow(0, start, length);
+            // Weighted by its share of the rows, so the two add up to the batch mean: 1/2 each, as the accumulation
+            // convention has it, for an even batch (an odd one is off by 1/count in the noise scale's estimate).
+            var loss = Loss(task, model.call(x.Gather(part)), y.index_select(0, part)) * ((double)length / count);
+            loss.backward();
+            monitor.CaptureMicroBatch(length);
+            total = total is null ? loss.detach() : total + loss.detach();
+        }
+        return total!;
+    }
+
+    /// <summary>
+    /// The range test on the training rows (<see cref="TorchMlpOptions.FindLearningRate"/>): 100 steps from 1e-7 to 10,
+    /// each on the next batch of a random order of the rows; the network and Adam are restored afterwards.
+    /// </summary>
+    private static LearningRateSweep RangeTest(nn.Module<Tensor, Tensor> model, optim.Optimizer optimizer, TorchMlpTask task, FeatureRows x, Tensor y, int batchSize)
+    {
+        long rows = x.Count;
+        using var order = torch.randperm(rows, device: y.device);
+        long next = 0;
+        model.train();
+        return LearningRateFinder.Run(model, optimizer, () =>
+        {
+            if (next + batchSize > rows) next = 0;
+            long count = Math.Min(batchSize, rows - next);
+            var index = order.narrow(0, next, count);
+            next += count;
+            return Loss(task, model.call(x.Gather(index)), y.index_select(0, index));
+        });
     }
 
     /// <summary>

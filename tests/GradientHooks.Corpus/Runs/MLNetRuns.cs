@@ -41,7 +41,7 @@ public static class MLNetRuns
     /// vendor, rate code and payment type, concatenated with passenger count, trip time and distance into Features, then
     /// (<paramref name="normalize"/>) <c>NormalizeMeanVariance</c>.
     /// </summary>
-    internal static (IDataView Train, IDataView Test, IEstimator<ITransformer> Featurize) TaxiFareData(MLContext ml, bool normalize)
+    public static (IDataView Train, IDataView Test, IEstimator<ITransformer> Featurize) TaxiFareData(MLContext ml, bool normalize)
     {
         var data = ml.Data.LoadFromTextFile(SharedData.PathOf("taxi-fare-train.csv"), new[]
         {

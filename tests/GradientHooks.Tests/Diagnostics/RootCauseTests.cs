@@ -157,11 +157,35 @@ public class RootCauseTests(ITestOutputHelper output)
         static double Median(IEnumerable<double> v) { var s = v.OrderBy(a => a).ToList(); return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2; }
         double ratio = Median(history.Take(5).Select(r => Median(r.Layers.Select(l => l.UpdateRatio!.Value))));
         double factor = Math.Round(ratio / 1e-3 / Math.Pow(10, Math.Floor(Math.Log10(ratio / 1e-3)))) * Math.Pow(10, Math.Floor(Math.Log10(ratio / 1e-3)));
-        var remedy = Assert.Single(root.Remedies);
+        var remedy = root.Remedies[0];
         Assert.Equal(RemedyKind.LowerLearningRate, remedy.Kind);
         Assert.Equal(factor, remedy.Factor!.Value, 6);
         Assert.Contains($"/= {factor.ToString(System.Globalization.CultureInfo.InvariantCulture)};", remedy.Detail);
+        // No range test ran on this model: the call to make one is offered after the factor.
+        Assert.Equal(new[] { RemedyKind.LowerLearningRate, RemedyKind.RangeTest }, root.Remedies.Select(r => r.Kind));
+        Assert.Contains("LearningRateFinder.Run(model, optimizer", root.Remedies[1].Detail);
         Assert.Equal(1, root.Since);
+    }
+
+    [Fact]
+    public void After_a_range_test_the_learning_rate_remedy_names_its_rate_and_offers_no_second_test()
+    {
+        var (x, y) = Blobs();
+        var model = Mlp(67);
+        var sweep = LearningRateFinder.Run(model, optim.Adam(model.parameters(), 1.0), () => functional.cross_entropy(model.call(x), y), 1e-6, 10, 60);
+        output.WriteLine(sweep.ToString());
+        Assert.True(sweep.Suggested < 1.0, sweep.ToString());
+        var (d, _) = Train(model, () => functional.cross_entropy(model.call(x), y), 60, p => optim.Adam(p, 1.0));
+        output.WriteLine(d.ToString());
+        var root = d.RootCause!;
+        Assert.Equal(FindingKind.LearningRateTooHigh, root.Kind);
+        var remedy = Assert.Single(root.Remedies);
+        Assert.Equal(sweep.Suggested, remedy.Rate);
+        Assert.Equal(1.0 / sweep.Suggested!.Value, remedy.Factor!.Value, 6);
+        string rate = LearningRateSweep.Format(sweep.Suggested.Value);
+        string test = sweep.DivergedAt is double at ? $"the loss diverged at {LearningRateSweep.Format(at)}" : "the loss did not diverge";
+        Assert.Contains($"lower the learning rate to about {rate} (range test: {test}; now 1)", remedy.Detail, StringComparison.OrdinalIgnoreCase);
+        Assert.EndsWith($"g.LearningRate = {rate};", remedy.Detail);
     }
 
     [Fact]
@@ -173,7 +197,8 @@ public class RootCauseTests(ITestOutputHelper output)
         output.WriteLine(d.ToString());
         var root = d.RootCause!;
         Assert.Equal(FindingKind.LearningRateTooLow, root.Kind);
-        Assert.True(Assert.Single(root.Remedies).Factor >= 100);
+        Assert.True(root.Remedies[0].Factor >= 100);
+        Assert.Equal(new[] { RemedyKind.RaiseLearningRate, RemedyKind.RangeTest }, root.Remedies.Select(r => r.Kind));
         var plateau = Assert.Single(d.Findings, f => f.Kind == FindingKind.LossPlateau);
         Assert.Equal(FindingKind.LearningRateTooLow, plateau.Cause);
         Assert.DoesNotContain(plateau.Remedies, r => r.Kind == RemedyKind.RaiseLearningRate);   // the root's numbered remedy, once

@@ -71,7 +71,7 @@ internal sealed class LearningRateRule : IDiagnosticRule
             return new Finding(FindingKind.LearningRateTooHigh, Severity.Info,
                 $"The learning rate is too high: from step {onset.Step} each update moved the weights by {median:P0} of their size, about {median / t.TypicalUpdateRatio:0} times the usual {t.TypicalUpdateRatio:0.#e+0}, and did damage.",
                 layers.Select(l => l.Layer).ToList(), evidence,
-                new List<Remedy> { Remedies.LowerLearningRateBy(factor, $"dividing by about {factor:0} brings the update ratio near {t.TypicalUpdateRatio:0.#e+0}") })
+                new RemedyAdvisor(c.Profile).LowerLearningRateBy(factor, $"dividing by about {factor:0} brings the update ratio near {t.TypicalUpdateRatio:0.#e+0}").ToList())
             { Since = onset.Step };
         }
         return null;
@@ -134,7 +134,7 @@ internal sealed class LearningRateRule : IDiagnosticRule
         return new Finding(FindingKind.LearningRateTooLow, Severity.Warning,
             $"The learning rate is too low: each update moves the weights by {median:0.0e+0} of their size, {t.TypicalUpdateRatio / median:0} times less than usual, and the loss does not move.",
             Array.Empty<string>(), evidence,
-            new List<Remedy> { Remedies.RaiseLearningRateBy(factor, $"multiplying by about {factor:0} brings the update ratio near {t.TypicalUpdateRatio:0.#e+0}") })
+            new RemedyAdvisor(c.Profile).RaiseLearningRateBy(factor, $"multiplying by about {factor:0} brings the update ratio near {t.TypicalUpdateRatio:0.#e+0}").ToList())
         { Since = c.Window[0].Step };
     }
 }

@@ -35,7 +35,7 @@ internal sealed class LossRule : IDiagnosticRule
             if (aboveStart) evidence.Add($"the loss is now {DiagnosisContext.Number(late)}, ×{late / first.Loss:0.0} its first value {DiagnosisContext.Number(first.Loss)} at step {first.Step} (threshold ×{t.RisingLossFactor})");
             yield return new Finding(FindingKind.LossOscillation, Severity.Warning,
                 diverged || rising || aboveStart ? "The loss is rising: training has diverged from its best point." : "The loss oscillates strongly from step to step.",
-                Array.Empty<string>(), evidence, new RemedyAdvisor(c.Profile).For(RemedyKind.LowerLearningRate, RemedyKind.GlobalNormClipping)) { Since = c.Window[0].Step };
+                Array.Empty<string>(), evidence, new RemedyAdvisor(c.Profile).For(RemedyKind.LowerLearningRate, RemedyKind.RangeTest, RemedyKind.GlobalNormClipping)) { Since = c.Window[0].Step };
             yield break;
         }
         double change = Math.Abs(late - early) / Math.Max(Math.Abs(early), 1e-12);
