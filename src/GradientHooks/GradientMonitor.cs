@@ -243,9 +243,8 @@ public sealed partial class GradientMonitor : IDisposable
                     if (lossTensor is not null) { loss = lossValue; lossTensor = null; }
                 }
             }
-            record = full ? CaptureFull(step, loss, lossTensor, inverseScale) : CaptureLight(step, loss, lossTensor, checkedFinite);
+            record = full ? CaptureFull(step, loss, lossTensor, inverseScale) : CaptureLight(step, loss, lossTensor, checkedFinite, lossScale);
             record.LossScale = lossScale;
-            _noise?.Complete(record, lossScale);
             // Unscale the gradients the optimizer will apply (into the float32 masters when there are some), unless they
             // overflowed: that step is skipped.
             if ((lossScale is not null || guard?.MasterWeights is not null) && !record.LossScaleOverflow)
@@ -298,6 +297,8 @@ public sealed partial class GradientMonitor : IDisposable
         var outputTensors = _outputs?.Pending() ?? new List<Tensor>();
         extras.AddRange(outputTensors);
         if (lossTensor is not null) extras.Add(lossTensor.detach().reshape(1));
+        var noiseShares = _noise?.Shares;   // Σ|dᵢ|² of the micro-batches ride along in the same transfer
+        if (noiseShares is not null) extras.Add(noiseShares);
         var (stats, values) = _reducer.Reduce(extras);
         var activations = _activations != null ? _activations.Collect(values.AsSpan(0, 2 * activationCount)) : Array.Empty<ActivationStats>();
         var outputs = _outputs != null ? _outputs.Collect(values.AsSpan(2 * activationCount, 5 * outputTensors.Count)) : Array.Empty<OutputGradient>();
@@ -309,7 +310,7 @@ public sealed partial class GradientMonitor : IDisposable
         if (lossTensor is not null) loss = values[2 * activationCount + 5 * outputTensors.Count];
 
         var nonFinite = NonFiniteNames(stats);
-        return new StepRecord(step, loss, stats, Parameters)
+        var record = new StepRecord(step, loss, stats, Parameters)
         {
             LayerOrder = _order,
             NonFiniteParameters = nonFinite,
@@ -319,17 +320,23 @@ public sealed partial class GradientMonitor : IDisposable
             OutputGradients = outputs,
             Time = DateTimeOffset.UtcNow,
         };
+        if (noiseShares is not null)
+            _noise!.Complete(record, values.AsSpan(2 * activationCount + 5 * outputTensors.Count + (lossTensor is not null ? 1 : 0), _parameters.Length), stats, inverseScale);
+        else _noise?.Complete(record, null);   // fewer than two micro-batches: the batch only
+        return record;
     }
 
-    private StepRecord CaptureLight(long step, double? loss, Tensor? lossTensor, bool checkedFinite)
+    private StepRecord CaptureLight(long step, double? loss, Tensor? lossTensor, bool checkedFinite, double? lossScale)
     {
         _outputs?.Clear();
         if (lossTensor is not null) loss = lossTensor.detach().to_type(ScalarType.Float64).cpu().item<double>();
-        return new StepRecord(step, loss, Array.Empty<GradientStats>(), Parameters)
+        var record = new StepRecord(step, loss, Array.Empty<GradientStats>(), Parameters)
         {
             LayerOrder = _order,
             MissingGradients = MissingNamesOrEmpty(), Time = DateTimeOffset.UtcNow, CheckedFinite = checkedFinite,
         };
+        _noise?.Complete(record, lossScale);
+        return record;
     }
 
     /// <summary>

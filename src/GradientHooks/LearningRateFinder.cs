@@ -98,18 +98,16 @@ public static class LearningRateFinder
             throw new ArgumentException($"The model's loss is {initial} before any update: the range test needs a finite loss to start from (check the inputs and the loss).", nameof(lossOfNextBatch));
 
         int window = Math.Max(5, (steps / 20) | 1);
-        int kept = divergence ?? losses.Count;   // the curve up to where it diverged is judged
-        var smoothed = SweepAnalysis.Smooth(losses.Take(Math.Max(kept, 1)).Where(double.IsFinite).ToList(), window);
+        // The curve up to where it diverged is judged (every loss before it is finite: a NaN/Inf is divergence at once).
+        var smoothed = SweepAnalysis.Smooth(losses.Take(divergence ?? losses.Count).ToList(), window);
         var (steepest, minimum) = SweepAnalysis.Suggestions(rates, smoothed, window, initial);
-        double? divergedAt = divergence is int d ? rates[d] : null;
-        double? steepestRate = steepest is int s ? rates[s] : null, minimumRate = minimum is int m ? rates[m] : null;
-        double? below = divergedAt is double dr ? dr / 10 : minimumRate / 10;
-        double? suggested = steepestRate is double sr ? (below is double b ? Math.Min(sr, b) : sr) : null;
         var sweep = new LearningRateSweep
         {
             Rates = rates, Losses = losses, SmoothedLosses = smoothed, InitialLoss = initial,
             StartRate = startRate, EndRate = endRate, Steps = steps,
-            DivergedAt = divergedAt, Steepest = steepestRate, Minimum = minimumRate, Suggested = suggested,
+            DivergedAt = divergence is int d ? rates[d] : null,
+            Steepest = steepest is int s ? rates[s] : null,
+            Minimum = minimum is int m ? rates[m] : null,
         };
         LastSweeps.AddOrUpdate(model, sweep);
         return sweep;

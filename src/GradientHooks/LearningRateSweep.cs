@@ -55,7 +55,7 @@ public sealed record LearningRateSweep
     /// The rate to train with: the smaller of <see cref="Steepest"/> and <see cref="BelowDivergence"/> (where the
     /// loss falls fastest, but never within an order of magnitude of where it blew up); null when the loss never fell.
     /// </summary>
-    public double? Suggested { get; init; }
+    public double? Suggested => Steepest is double steepest ? Math.Min(steepest, BelowDivergence ?? steepest) : null;
 
     /// <summary>True when the sweep stopped at <see cref="DivergedAt"/> before its last step.</summary>
     public bool Diverged => DivergedAt is not null;

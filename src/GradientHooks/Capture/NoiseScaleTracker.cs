@@ -7,8 +7,8 @@ namespace GradientHooks.Capture;
 /// <summary>
 /// The gradient noise scale from the micro-batches of gradient accumulation (<see cref="MonitorOptions.TrackNoiseScale"/>).
 /// After micro-batch i's backward, <c>p.grad</c> holds Aᵢ = Σ_{j≤i} gⱼ/M; its own share is dᵢ = Aᵢ − Aᵢ₋₁ (a float32
-/// copy of Aᵢ₋₁ is kept), so |gᵢ|² = M²·|dᵢ|². Per parameter, Σ|dᵢ|² accumulates on the gradients' device; at the
-/// step's capture |A_M|² is read from the last copy and both come to .NET in one transfer, are divided by the loss scale², summed
+/// copy of Aᵢ₋₁ is kept), so |gᵢ|² = M²·|dᵢ|². Per parameter, Σ|dᵢ|² accumulates on the gradients' device; a full
+/// capture brings it to .NET in its own transfer and takes |A_M|² from its Σg² (a light one reads both in one transfer), are divided by the loss scale², summed
 /// per layer and over the model, turned into unbiased |G|² and tr(Σ) (<see cref="MicroBatchMoments.Estimate"/>) and
 /// averaged (bias-corrected EMA) before their ratio is taken.
 /// </summary>
@@ -82,37 +82,65 @@ internal sealed class NoiseScaleTracker : IDisposable
     }
 
     /// <summary>
-    /// Ends the step: sets the record's noise statistics from this step's micro-batches (divided by
-    /// <paramref name="lossScale"/>² when the loss was scaled) and the moving averages; nothing is averaged in on a step
-    /// that overflowed or with fewer than two micro-batches.
+    /// This step's Σᵢ|dᵢ|² per parameter (float64, on the gradients' device), for a full capture to bring to .NET in its
+    /// own transfer; null with fewer than two micro-batches (nothing to estimate).
+    /// </summary>
+    public Tensor? Shares => _microBatches >= 2 ? _shares : null;
+
+    /// <summary>
+    /// Ends a fully captured step: <paramref name="shares"/> are <see cref="Shares"/> as the capture's transfer brought
+    /// them, and |A_M|² is each parameter's Σg² in <paramref name="stats"/> (already divided by the loss scale², as the
+    /// shares are here), so no gradient is read again.
+    /// </summary>
+    public void Complete(StepRecord record, ReadOnlySpan<double> shares, IReadOnlyList<GradientStats> stats, float inverseScale)
+    {
+        double unscale = (double)inverseScale * inverseScale;
+        var scaled = new double[shares.Length];
+        for (int i = 0; i < shares.Length; i++) scaled[i] = shares[i] * unscale;
+        End(record, scaled, stats.Select(g => g.SumOfSquares).ToArray());
+    }
+
+    /// <summary>
+    /// Ends a step captured without statistics: reads Σᵢ|dᵢ|² and |A_M|² (from the copy the last micro-batch left, one
+    /// dot product per parameter) in one transfer, divided by <paramref name="lossScale"/>² when the loss was scaled.
     /// </summary>
     public void Complete(StepRecord record, double? lossScale)
+    {
+        if (Shares is not { } pending) { End(record, null, null); return; }
+        double[] values;
+        using (var scope = torch.NewDisposeScope())
+        {
+            var norms = _previous.Select(t => t is null ? torch.zeros(Array.Empty<long>(), ScalarType.Float64, pending.device) : t.dot(t).to_type(ScalarType.Float64).to(pending.device)).ToArray();
+            values = torch.cat(new[] { pending, torch.stack(norms) }).cpu().data<double>().ToArray();
+        }
+        double unscale = lossScale is double s ? 1 / (s * s) : 1;
+        int p = _parameters.Length;
+        End(record, values.Take(p).Select(v => v * unscale).ToArray(), values.Skip(p).Select(v => v * unscale).ToArray());
+    }
+
+    /// <summary>
+    /// Sets the record's batch and, given true-scale per-parameter Σᵢ|dᵢ|² and |A_M|², its noise statistics and the moving
+    /// averages (nothing is averaged in from a step that overflowed); then starts the next step.
+    /// </summary>
+    private void End(StepRecord record, double[]? shares, double[]? accumulated)
     {
         if (_microBatches == 0) return;
         try
         {
             record.BatchExamples = _examples;
             record.MicroBatches = _microBatches;
-            if (_microBatches < 2 || _shares is null) return;
-            double[] values;
-            using (var scope = torch.NewDisposeScope())
+            if (shares is null || accumulated is null) return;
+            int layers = _layers.Length;
+            var layerShares = new double[layers + 1];
+            var layerAccumulated = new double[layers + 1];
+            for (int i = 0; i < _parameters.Length; i++)
             {
-                // |A|² of the accumulated gradient, from the copy the last micro-batch left: once per step.
-                var norms = _previous.Select(t => t is null ? torch.zeros(Array.Empty<long>(), ScalarType.Float64, _shares.device) : t.dot(t).to_type(ScalarType.Float64).to(_shares.device)).ToArray();
-                values = torch.cat(new[] { _shares, torch.stack(norms) }).cpu().data<double>().ToArray();
+                layerShares[_layerOf[i]] += shares[i];
+                layerAccumulated[_layerOf[i]] += accumulated[i];
+                layerShares[layers] += shares[i];
+                layerAccumulated[layers] += accumulated[i];
             }
-            int p = _parameters.Length, layers = _layers.Length;
-            double unscale = lossScale is double s ? 1 / (s * s) : 1;
-            var shares = new double[layers + 1];
-            var accumulated = new double[layers + 1];
-            for (int i = 0; i < p; i++)
-            {
-                shares[_layerOf[i]] += values[i] * unscale;
-                accumulated[_layerOf[i]] += values[p + i] * unscale;
-                shares[layers] += values[i] * unscale;
-                accumulated[layers] += values[p + i] * unscale;
-            }
-            if (shares.Concat(accumulated).Any(v => !double.IsFinite(v))) return;   // an overflowed step says nothing
+            if (layerShares.Concat(layerAccumulated).Any(v => !double.IsFinite(v))) return;   // an overflowed step says nothing
             double m = _microBatches;
             _estimates++;
             double correction = 1 - Math.Pow(_beta, _estimates);
@@ -120,8 +148,8 @@ internal sealed class NoiseScaleTracker : IDisposable
             for (int l = 0; l <= layers; l++)
             {
                 // Σ|gᵢ|² = M² Σ|dᵢ|²: each micro-batch's loss was divided by M.
-                var moments = new MicroBatchMoments(_microBatches, _inverseExamples, m * m * shares[l]);
-                var (g2, trace) = moments.Estimate(accumulated[l])!.Value;
+                var moments = new MicroBatchMoments(_microBatches, _inverseExamples, m * m * layerShares[l]);
+                var (g2, trace) = moments.Estimate(layerAccumulated[l])!.Value;
                 _gradient[l] = _beta * _gradient[l] + (1 - _beta) * g2;
                 _trace[l] = _beta * _trace[l] + (1 - _beta) * trace;
                 stats[l] = new NoiseScaleStats(l == layers ? NoiseScaleStats.Model : _layers[l], _gradient[l] / correction, _trace[l] / correction);

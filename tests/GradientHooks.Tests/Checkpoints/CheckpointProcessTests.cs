@@ -12,9 +12,10 @@ namespace GradientHooks.Tests.Checkpoints;
 /// </summary>
 public sealed class CheckpointProcessTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("checkpoint-process-").FullName;
+    private readonly TestOutputFolder _output = new("checkpoint-process-");
+    private string _dir => _output.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _output.Dispose();
 
     private const string Runner = "GradientHooks.CheckpointRunner.dll";
 

@@ -12,13 +12,14 @@ namespace GradientHooks.Tests.Checkpoints;
 /// <summary>Checkpoints in one process: interop with TorchSharp's own load, atomic replacement, every refusal with its message, mixed precision.</summary>
 public sealed class CheckpointTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("checkpoint-").FullName;
+    private readonly TestOutputFolder _output = new("checkpoint-");
+    private string _dir => _output.Path;
 
     public void Dispose()
     {
         Checkpoint.BeforeReplace = null;
         CheckpointManifest.LibraryOverride = null;
-        Directory.Delete(_dir, recursive: true);
+        _output.Dispose();
     }
 
     private sealed class Run : IDisposable

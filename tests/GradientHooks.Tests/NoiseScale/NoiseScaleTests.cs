@@ -121,6 +121,38 @@ public sealed class NoiseScaleTests
     }
 
     [Fact]
+    public void A_step_captured_without_statistics_measures_the_same_noise_scale_as_a_full_one()
+    {
+        // The full capture takes |A|² from its own Σg²; a light one (Every = 1000) reads it from the last micro-batch's copy.
+        double?[] Run(MonitorOptions options)
+        {
+            torch.manual_seed(3);
+            var model = Sequential(("fc1", Linear(6, 12)), ("tanh", Tanh()), ("fc2", Linear(12, 1)));
+            var x = randn(32, 6);
+            var y = randn(32, 1);
+            using var monitor = GradientMonitor.Attach(model, options with { TrackNoiseScale = true });
+            var optimizer = monitor.Guard(optim.SGD(model.parameters(), 0.05));
+            var scales = new double?[6];
+            for (int step = 0; step < scales.Length; step++)
+            {
+                optimizer.zero_grad();
+                for (int i = 0; i < 4; i++)
+                {
+                    (functional.mse_loss(model.call(x[TensorIndex.Slice(8 * i, 8 * i + 8)]), y[TensorIndex.Slice(8 * i, 8 * i + 8)]) / 4).backward();
+                    monitor.CaptureMicroBatch(8);
+                }
+                scales[step] = monitor.Capture().NoiseScale;
+                optimizer.step();
+            }
+            return scales;
+        }
+        var full = Run(new MonitorOptions());
+        var light = Run(new MonitorOptions { Every = 1000, FullStepsAtStart = 0 });
+        Assert.All(full, v => Assert.NotNull(v));
+        for (int i = 0; i < full.Length; i++) Assert.Equal(full[i]!.Value, light[i]!.Value, 1e-4 * full[i]!.Value);
+    }
+
+    [Fact]
     public void Without_micro_batches_nothing_is_measured_and_misuse_names_the_option()
     {
         var model = TwoLayers();

@@ -13,9 +13,10 @@ namespace GradientHooks.Tests.Reliability;
 /// </summary>
 public sealed class SoakTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("gh-soak-").FullName;
+    private readonly TestOutputFolder _output = new("gh-soak-");
+    private string _dir => _output.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _output.Dispose();
 
     [Fact]
     public void Monitored_steps_with_a_TensorBoard_sink_and_activation_tracking_leak_no_tensor()

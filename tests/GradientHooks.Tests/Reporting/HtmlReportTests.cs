@@ -11,14 +11,10 @@ namespace GradientHooks.Tests.Reporting;
 /// <summary>The HTML report, read by a real browser: it loads without errors and its DOM holds the verdict, every layer and every chart.</summary>
 public sealed class HtmlReportTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("report-tests-").FullName;
+    private readonly TestOutputFolder _output = new("report-tests-");
+    private string _dir => _output.Path;
 
-    public void Dispose()
-    {
-        if (Environment.GetEnvironmentVariable("GRADIENTHOOKS_KEEP_TEST_OUTPUT") is { } keep)
-            foreach (var f in Directory.GetFiles(_dir)) { Directory.CreateDirectory(keep); File.Copy(f, Path.Combine(keep, Path.GetFileName(f)), true); }
-        Directory.Delete(_dir, recursive: true);
-    }
+    public void Dispose() => _output.Dispose();
 
     private string Report(bool broken, out Diagnosis diagnosis)
     {

@@ -9,17 +9,10 @@ namespace GradientHooks.Tests.Reporting;
 /// <summary>The range test's chart and page, the noise-scale chart, and the noise scale through a run log and the HTML report.</summary>
 public sealed class RangeTestAndNoiseChartTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("gradienthooks-sweep-").FullName;
+    private readonly TestOutputFolder _output = new("gradienthooks-sweep-");
+    private string _dir => _output.Path;
 
-    public void Dispose()
-    {
-        if (Environment.GetEnvironmentVariable("GRADIENTHOOKS_KEEP_TEST_OUTPUT") is string keep)
-        {
-            Directory.CreateDirectory(keep);
-            foreach (var f in Directory.GetFiles(_dir)) File.Copy(f, Path.Combine(keep, Path.GetFileName(f)), overwrite: true);
-        }
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
+    public void Dispose() => _output.Dispose();
 
     private static LearningRateSweep Sweep()
     {

@@ -11,20 +11,10 @@ namespace GradientHooks.Tests.Reporting;
 
 public sealed class ReportingTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "gradienthooks-tests", Guid.NewGuid().ToString("N"));
+    private readonly TestOutputFolder _output = new("reporting-tests-");
+    private string _dir => _output.Path;
 
-    public void Dispose()
-    {
-        if (Environment.GetEnvironmentVariable("GRADIENTHOOKS_KEEP_TEST_OUTPUT") is string keep) { CopyAll(_dir, keep); }
-        try { Directory.Delete(_dir, recursive: true); } catch (IOException) { }
-    }
-
-    private static void CopyAll(string from, string to)
-    {
-        if (!Directory.Exists(from)) return;
-        Directory.CreateDirectory(to);
-        foreach (var f in Directory.GetFiles(from)) File.Copy(f, Path.Combine(to, Path.GetFileName(f)), overwrite: true);
-    }
+    public void Dispose() => _output.Dispose();
 
     /// <summary>Trains the small MLP for <paramref name="steps"/> guarded steps with clipping; returns the history.</summary>
     private static List<StepRecord> Train(GradientMonitor monitor, torch.nn.Module<Tensor, Tensor> model, int steps, IClippingPolicy? clipping = null)

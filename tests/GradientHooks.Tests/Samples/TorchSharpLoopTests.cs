@@ -5,9 +5,10 @@ namespace GradientHooks.Tests.Samples;
 /// <summary>The TorchSharpLoop sample, run as a user runs it.</summary>
 public sealed class TorchSharpLoopTests : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("loop-sample-").FullName;
+    private readonly TestOutputFolder _output = new("loop-sample-");
+    private string _dir => _output.Path;
 
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
+    public void Dispose() => _output.Dispose();
 
     [Fact]
     public void It_diagnoses_the_sigmoid_net_repairs_it_and_writes_both_charts_and_each_runs_report_and_log()
